@@ -1,0 +1,46 @@
+import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { collectionsOf, ensureIndexes } from './collections.js';
+import { ConsentStore } from './ConsentStore.js';
+
+/** How to reach the database. */
+export interface StoreOptions {
+  readonly uri: string;
+  readonly dbName: string;
+  /** Deadline for each operation, server selection included (ms). */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Connects, creates indexes and returns the store. Every operation has an explicit deadline (the
+ * driver's default server-selection wait is 30 s) and writes wait for a majority.
+ */
+export async function openStore(options: StoreOptions): Promise<ConsentStore> {
+  const client = new MongoClient(options.uri, clientOptions(options.timeoutMs));
+  await client.connect();
+  try {
+    const collections = collectionsOf(client.db(options.dbName));
+    await ensureIndexes(collections);
+    return new ConsentStore(client, collections);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}
+
+/** The driver options the service uses; exported so tools connect the same way. */
+export function clientOptions(timeoutMs: number): MongoClientOptions {
+  return {
+    appName: 'consent-subgraph',
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    // A reply slower than the deadline fails the operation rather than hanging the request.
+    socketTimeoutMS: timeoutMs,
+    waitQueueTimeoutMS: timeoutMs,
+    // No wtimeoutMS: FerretDB v1.24 crashes the connection on createIndexes with wtimeout (seen
+    // here); socketTimeoutMS bounds a write's wait instead.
+    writeConcern: { w: 'majority' },
+    maxPoolSize: 32,
+    // Command events feed the metrics and let tests count database reads.
+    monitorCommands: true,
+  };
+}
