@@ -1,0 +1,69 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ConsentDomainError, IdempotencyConflictError, InvalidInputError } from './consent/errors.js';
+
+/** The request carries no usable credentials (no token, or a token that fails verification). */
+export class AuthenticationError extends Error {
+  override name = 'AuthenticationError';
+}
+
+/** The caller is known but lacks the scope or the artist it needs. */
+export class ForbiddenError extends Error {
+  override name = 'ForbiddenError';
+}
+
+/** The consent store could not answer in time; callers must treat the field as "not allowed". */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  constructor(options?: { cause?: unknown }) {
+    super('The consent store did not answer in time. Treat this consent as not allowed and retry later.', options);
+  }
+}
+
+/** A request is larger than the service accepts (for example too many `_entities` representations). */
+export class RequestTooLargeError extends Error {
+  override name = 'RequestTooLargeError';
+}
+
+/** Maps a thrown error to its `extensions.code`, or null when it is unexpected (and must be masked). */
+export function codeOf(error: unknown): string | null {
+  if (error instanceof AuthenticationError) return 'UNAUTHENTICATED';
+  if (error instanceof ForbiddenError) return 'FORBIDDEN';
+  if (error instanceof InvalidInputError || error instanceof RequestTooLargeError) return 'BAD_USER_INPUT';
+  if (error instanceof IdempotencyConflictError) return 'IDEMPOTENCY_KEY_REUSED';
+  if (error instanceof StoreUnavailableError) return 'SERVICE_UNAVAILABLE';
+  if (error instanceof ConsentDomainError) return 'BAD_USER_INPUT';
+  return null;
+}
+
+// Codes that graphql-js and Apollo Server attach themselves to malformed requests: safe to show.
+const REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+/**
+ * The one place errors become client-visible GraphQL errors: known errors keep their message and
+ * get their code; anything else is logged by `onUnexpected` and masked as "Unexpected error." so no
+ * driver message, collection name or stack reaches a client.
+ */
+export function createFormatError(onUnexpected: (error: unknown) => void) {
+  return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+    const original = unwrapResolverError(error);
+    const code = codeOf(original);
+    if (code !== null) {
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    }
+    const existing = formatted.extensions?.code;
+    if (typeof existing === 'string' && REQUEST_CODES.has(existing) && !(original instanceof Error && !(original instanceof GraphQLError))) {
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: existing } };
+    }
+    onUnexpected(original);
+    return { message: 'Unexpected error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}

@@ -1,0 +1,10 @@
+import { decide, decideAll } from '../consent/decide.js';
+import { DEFAULT_POLICY } from '../consent/policy.js';
+import type { Purpose } from '../consent/purposes.js';
+import type { ConsentView } from './consentView.js';
+
+/** Resolvers of `Consent`: pure decisions over the statements already loaded. */
+export const Consent = {
+  decisions: (view: ConsentView) => decideAll(view.statements, view.at, DEFAULT_POLICY),
+  decision: (view: ConsentView, args: { purpose: Purpose }) => decide(args.purpose, view.statements, view.at, DEFAULT_POLICY),
+};

@@ -1,0 +1,142 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { Logger } from 'pino';
+import type { TokenVerifier } from './auth/createTokenVerifier.js';
+import { createLoaders, type RequestContext } from './context.js';
+import { createFormatError } from './errors.js';
+import { buildConsentSchema } from './schema.js';
+import type { ConsentStore } from './store/ConsentStore.js';
+
+/** Everything the server needs; tests build it exactly as `main.ts` does. */
+export interface ServerDeps {
+  readonly store: ConsentStore;
+  readonly verifier: TokenVerifier;
+  readonly logger: Logger;
+  /** Most `_entities` representations one request may carry. @default 1000 */
+  readonly maxRepresentations?: number;
+  /** Largest request body accepted, in bytes. @default 2 MiB */
+  readonly maxBodyBytes?: number;
+  /** The clock decisions are made by. @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+/** A running (or ready to run) consent subgraph. */
+export interface ConsentServer {
+  readonly httpServer: Server;
+  /** Starts listening; resolves to the GraphQL endpoint URL. */
+  listen(port: number, host: string): Promise<string>;
+  /** Stops accepting requests, lets in-flight ones finish, then stops Apollo. */
+  stop(): Promise<void>;
+}
+
+/** Creates the HTTP server: GraphQL at `/graphql` (and `/`), liveness and readiness probes. */
+export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
+  const clock = deps.clock ?? (() => new Date());
+  const maxBodyBytes = deps.maxBodyBytes ?? 2 * 1024 * 1024;
+  const apollo = new ApolloServer<RequestContext>({
+    schema: buildConsentSchema({ store: deps.store, maxRepresentations: deps.maxRepresentations }),
+    formatError: createFormatError((error) => deps.logger.error({ err: error }, 'unexpected error')),
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    // main.ts owns the signals and the shutdown order (HTTP, then database).
+    stopOnTerminationSignals: false,
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+  });
+  await apollo.start();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/health/live') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/health/ready') {
+      const ready = await deps.store.ping();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'database unreachable' });
+    }
+    if (url.pathname !== '/graphql' && url.pathname !== '/') return sendJson(res, 404, { error: 'not found' });
+
+    const body = await readBody(req, maxBodyBytes);
+    if (body === TOO_LARGE) return sendJson(res, 413, graphqlError(`Request body exceeds ${maxBodyBytes} bytes.`, 'BAD_USER_INPUT'));
+    let parsed: unknown;
+    if (req.method === 'POST') {
+      try {
+        parsed = body.length === 0 ? undefined : JSON.parse(body);
+      } catch {
+        return sendJson(res, 400, graphqlError('Request body is not valid JSON.', 'BAD_REQUEST'));
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsed },
+      context: async () => ({
+        caller: await deps.verifier(req.headers.authorization),
+        loaders: createLoaders(deps.store),
+        now: clock(),
+      }),
+    });
+    res.statusCode = response.status ?? 200;
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+
+  const httpServer = createHttpServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      deps.logger.error({ err: error }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, graphqlError('Unexpected error.', 'INTERNAL_SERVER_ERROR'));
+      else res.destroy();
+    });
+  });
+
+  return {
+    httpServer,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const address = httpServer.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}/graphql`);
+        });
+      }),
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}
+
+const TOO_LARGE = Symbol('too large');
+
+// Reads the body up to `limit` bytes; past it, stops reading and reports TOO_LARGE.
+async function readBody(req: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return TOO_LARGE;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return TOO_LARGE;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function graphqlError(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
