@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse, type GraphQLSchema } from 'graphql';
+import { parse, type GraphQLSchema, type GraphQLUnionType } from 'graphql';
 import { enforceScopeDirectives } from './auth/enforceScopeDirectives.js';
+import { InvalidInputError } from './consent/errors.js';
 import { RequestTooLargeError } from './errors.js';
 import { Artist } from './resolvers/Artist.js';
 import { Consent } from './resolvers/Consent.js';
@@ -27,20 +28,34 @@ export function buildConsentSchema(deps: SchemaDeps): GraphQLSchema {
     resolvers: { DateTime, Artist, Track, Consent, Mutation: createMutation(deps.store) } as never,
   });
   enforceScopeDirectives(schema);
-  capEntities(schema, deps.maxRepresentations ?? 1000);
+  guardEntities(schema, deps.maxRepresentations ?? 1000);
   return schema;
 }
 
-// Refuses oversized `_entities` calls before any reference is resolved or any database read is made.
-function capEntities(schema: GraphQLSchema, max: number): void {
+// Refuses oversized `_entities` calls before any reference is resolved or any database read is
+// made, and isolates each representation: a malformed one (an operator object for an id, an
+// unknown __typename) nulls its own entry with an error instead of failing the whole batch.
+function guardEntities(schema: GraphQLSchema, max: number): void {
   const field = schema.getQueryType()?.getFields()._entities;
   if (field?.resolve === undefined) throw new Error('buildSubgraphSchema produced no _entities resolver');
   const resolve = field.resolve;
+  const entityTypes = new Set((schema.getType('_Entity') as GraphQLUnionType).getTypes().map((type) => type.name));
   field.resolve = (source, args, ctx, info) => {
-    const count = Array.isArray(args.representations) ? args.representations.length : 0;
-    if (count > max) {
-      throw new RequestTooLargeError(`_entities takes at most ${max} representations per request, but got ${count}; split the request.`);
+    const representations: unknown[] = Array.isArray(args.representations) ? args.representations : [];
+    if (representations.length > max) {
+      throw new RequestTooLargeError(`_entities takes at most ${max} representations per request, but got ${representations.length}; split the request.`);
     }
-    return resolve(source, args, ctx, info);
+    return representations.map((representation, index) => {
+      try {
+        const typename = (representation as { __typename?: unknown } | null)?.__typename;
+        if (typeof typename !== 'string' || !entityTypes.has(typename)) {
+          throw new InvalidInputError(`representations[${index}] must be an object whose __typename is one of ${[...entityTypes].join(', ')}`);
+        }
+        // graphql-js turns an Error in a list into a null entry with that error at its path.
+        return (resolve(source, { representations: [representation] }, ctx, info) as unknown[])[0];
+      } catch (error) {
+        return error instanceof Error ? error : new Error(String(error));
+      }
+    });
   };
 }
