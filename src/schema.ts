@@ -4,11 +4,12 @@ import { parse, type GraphQLSchema, type GraphQLUnionType } from 'graphql';
 import { enforceScopeDirectives } from './auth/enforceScopeDirectives.js';
 import { InvalidInputError } from './consent/errors.js';
 import { RequestTooLargeError } from './errors.js';
-import { Artist } from './resolvers/Artist.js';
-import { Consent } from './resolvers/Consent.js';
+import { createArtist } from './resolvers/Artist.js';
+import { CawgTrainingMiningAssertion, Consent } from './resolvers/Consent.js';
 import { DateTime } from './resolvers/DateTime.js';
 import { createMutation } from './resolvers/Mutation.js';
-import { Track } from './resolvers/Track.js';
+import { createQuery } from './resolvers/Query.js';
+import { createTrack } from './resolvers/Track.js';
 import type { ConsentStore } from './store/ConsentStore.js';
 
 /** The contract, read from `schema/consent.graphql` (the source of truth). */
@@ -25,7 +26,15 @@ export interface SchemaDeps {
 export function buildConsentSchema(deps: SchemaDeps): GraphQLSchema {
   const schema = buildSubgraphSchema({
     typeDefs: parse(CONSENT_SDL),
-    resolvers: { DateTime, Artist, Track, Consent, Mutation: createMutation(deps.store) } as never,
+    resolvers: {
+      DateTime,
+      Artist: createArtist(deps.store),
+      Track: createTrack(deps.store),
+      Consent,
+      CawgTrainingMiningAssertion,
+      Query: createQuery(deps.store),
+      Mutation: createMutation(deps.store),
+    } as never,
   });
   enforceScopeDirectives(schema);
   guardEntities(schema, deps.maxRepresentations ?? 1000);

@@ -1,6 +1,9 @@
 import { parseId } from '../consent/validate.js';
 import type { RequestContext } from '../context.js';
-import { loadConsentView } from './consentView.js';
+import type { ConsentStore } from '../store/ConsentStore.js';
+import { subjectKey } from '../store/subjectKey.js';
+import { loadConsentViewAsOf } from './consentView.js';
+import { loadHistory, type HistoryArgs } from './ConsentEventConnection.js';
 
 /** A track representation: its id and, when the gateway supplies it through `@requires`, its artist. */
 export interface TrackRef {
@@ -8,12 +11,19 @@ export interface TrackRef {
   readonly artist?: unknown;
 }
 
-/** Resolvers of `Track`: the track's statements count only for the artist the catalog says it has. */
-export const Track = {
-  __resolveReference: (ref: { id?: unknown; artist?: unknown }): TrackRef => ({ id: parseId(ref.id, 'Track.id'), artist: ref.artist }),
-  consent: (track: TrackRef, _args: unknown, ctx: RequestContext) =>
-    loadConsentView(ctx.loaders, { artistId: artistIdOf(track), trackId: track.id }, ctx.now),
-};
+/**
+ * Resolvers of `Track`, bound to the store: the track's statements (and its history) count only for
+ * the artist the catalog says it has.
+ */
+export function createTrack(store: ConsentStore) {
+  return {
+    __resolveReference: (ref: { id?: unknown; artist?: unknown }): TrackRef => ({ id: parseId(ref.id, 'Track.id'), artist: ref.artist }),
+    consent: (track: TrackRef, args: { asOf?: Date | null }, ctx: RequestContext) =>
+      loadConsentViewAsOf(store, ctx, { artistId: artistIdOf(track), trackId: track.id }, args.asOf),
+    consentHistory: (track: TrackRef, args: HistoryArgs, ctx: RequestContext) =>
+      loadHistory(store, ctx, subjectKey({ artistId: artistIdOf(track), trackId: track.id }), args),
+  };
+}
 
 function artistIdOf(track: TrackRef): string {
   const artist = track.artist as { id?: unknown } | null | undefined;

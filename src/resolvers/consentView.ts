@@ -1,8 +1,13 @@
+import DataLoader from 'dataloader';
 import type { StatementsInForce } from '../consent/decide.js';
+import { InvalidInputError } from '../consent/errors.js';
 import type { Subject } from '../consent/statement.js';
-import type { Loaders } from '../context.js';
-import { statementsOf } from '../store/ConsentStore.js';
+import type { Loaders, RequestContext } from '../context.js';
+import type { StateDoc } from '../store/collections.js';
+import { statementsOf, type ConsentStore } from '../store/ConsentStore.js';
+import { statesAt } from '../store/pointInTime.js';
 import { subjectKey } from '../store/subjectKey.js';
+import { requestScoped } from './requestScoped.js';
 
 /** What a `Consent` object resolves from: the statements that may decide, and the instant to decide at. */
 export interface ConsentView {
@@ -11,11 +16,40 @@ export interface ConsentView {
 }
 
 /** Loads the statements of a subject (a track's own and its artist's) through the request's loaders. */
-export async function loadConsentView(loaders: Loaders, subject: Subject, at: Date): Promise<ConsentView> {
-  const artistKey = subjectKey({ artistId: subject.artistId, trackId: null });
+export function loadConsentView(loaders: Loaders, subject: Subject, at: Date): Promise<ConsentView> {
+  return viewFrom((key) => loaders.stateByKey.load(key), subject, at);
+}
+
+/**
+ * The subject's consent as of `asOf`: the statements it had then, read from the ledger and judged
+ * (expiry included) at `asOf`; without `asOf`, the current projection at the request's instant.
+ * All subjects asked about at one instant in one request share one ledger read.
+ */
+export function loadConsentViewAsOf(store: ConsentStore, ctx: RequestContext, subject: Subject, asOf: Date | null | undefined): Promise<ConsentView> {
+  if (asOf === null || asOf === undefined) return loadConsentView(ctx.loaders, subject, ctx.now);
+  const at = parseAsOf(asOf, ctx.now);
+  const loader = ledgerLoader(store, ctx.loaders, at);
+  return viewFrom((key) => loader.load(key), subject, at);
+}
+
+/**
+ * Checks an `asOf` instant: the ledger answers for the past and the present only, since a later
+ * change could alter any answer about the future. Throws InvalidInputError for a later instant.
+ */
+export function parseAsOf(asOf: Date, now: Date): Date {
+  if (asOf.getTime() > now.getTime()) {
+    throw new InvalidInputError(
+      `asOf must not be later than now (${now.toISOString()}), but got: ${asOf.toISOString()}; the ledger cannot know future changes. Omit asOf for the current answer.`,
+      'asOf',
+    );
+  }
+  return asOf;
+}
+
+async function viewFrom(load: (key: string) => Promise<StateDoc | null>, subject: Subject, at: Date): Promise<ConsentView> {
   const [artist, track] = await Promise.all([
-    loaders.stateByKey.load(artistKey),
-    subject.trackId === null ? Promise.resolve(null) : loaders.stateByKey.load(subjectKey(subject)),
+    load(subjectKey({ artistId: subject.artistId, trackId: null })),
+    subject.trackId === null ? Promise.resolve(null) : load(subjectKey(subject)),
   ]);
   return {
     statements: {
@@ -24,4 +58,14 @@ export async function loadConsentView(loaders: Loaders, subject: Subject, at: Da
     },
     at,
   };
+}
+
+// One ledger loader per instant asked about in a request.
+function ledgerLoader(store: ConsentStore, loaders: Loaders, at: Date): DataLoader<string, StateDoc | null> {
+  return requestScoped(loaders, `ledger@${at.getTime()}`, () =>
+    new DataLoader<string, StateDoc | null>(async (keys) => {
+      const found = await statesAt(store.collections, keys, at);
+      return keys.map((key) => found.get(key) ?? null);
+    }),
+  );
 }

@@ -1,0 +1,32 @@
+import type { Collections, StateDoc } from './collections.js';
+import { stateFromHead, storeCall } from './ConsentStore.js';
+
+// One reply for the whole answer (the server still splits at 16 MiB): the default first batch of
+// 101 documents would add getMore reads to a request that must cost one.
+const ONE_BATCH = 100_000;
+
+/**
+ * The state each subject had at `at`, in one ledger read: the `state` of its latest event made at or
+ * before `at` (highest seq, so several events in the same millisecond resolve to the last of them).
+ * Subjects with no event by then are absent. Returned in the projection's shape, so the same
+ * decision code judges both.
+ */
+export async function statesAt(collections: Collections, keys: readonly string[], at: Date): Promise<Map<string, StateDoc>> {
+  const found = new Map<string, StateDoc>();
+  if (keys.length === 0) return found;
+  // FerretDB has no $group/$first, so the latest event per subject is picked here, not in the query.
+  const docs = await storeCall(() =>
+    collections.events
+      .find(
+        { subject: { $in: [...keys] }, at: { $lte: at } },
+        { projection: { _id: 0, subject: 1, artistId: 1, trackId: 1, seq: 1, gseq: 1, hash: 1, at: 1, state: 1 }, batchSize: ONE_BATCH },
+      )
+      .toArray(),
+  );
+  for (const doc of docs) {
+    const seen = found.get(doc.subject);
+    if (seen !== undefined && seen.seq >= doc.seq) continue;
+    found.set(doc.subject, stateFromHead(doc));
+  }
+  return found;
+}
