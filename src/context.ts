@@ -17,10 +17,14 @@ export interface RequestContext {
   readonly now: Date;
 }
 
-/** Fresh loaders for one request, so no request ever sees another's cached reads. */
-export function createLoaders(store: ConsentStore): Loaders {
+/**
+ * Fresh loaders for one request, so no request ever sees another's cached reads; `onBatch` hears
+ * each batch's loader name and size (for metrics).
+ */
+export function createLoaders(store: ConsentStore, onBatch?: (loader: string, size: number) => void): Loaders {
   return {
     stateByKey: new DataLoader<string, StateDoc | null>(async (keys) => {
+      onBatch?.('stateByKey', keys.length);
       const found = await store.statesByKeys(keys);
       return keys.map((key) => found.get(key) ?? null);
     }),

@@ -15,13 +15,14 @@ export interface RunningFerretdb {
 }
 
 /**
- * Starts FerretDB with its SQLite backend on free loopback ports, with data under `dataDir`.
- * Telemetry is disabled: nothing may call out.
+ * Starts FerretDB with its SQLite backend on free loopback ports (or on `port`, to restart a
+ * database where its clients expect it), with data under `dataDir`. Telemetry is disabled: nothing
+ * may call out.
  */
-export async function startFerretdb(options: { dataDir: string; log?: (line: string) => void }): Promise<RunningFerretdb> {
+export async function startFerretdb(options: { dataDir: string; port?: number; log?: (line: string) => void }): Promise<RunningFerretdb> {
   const binary = await ensureFerretdbBinary(options.log);
   await mkdir(options.dataDir, { recursive: true });
-  const [port, debugPort] = [await freePort(), await freePort()];
+  const [port, debugPort] = [options.port ?? (await freePort()), await freePort()];
   const child = spawn(
     binary,
     [

@@ -20,7 +20,7 @@ export async function openStore(options: StoreOptions): Promise<ConsentStore> {
   try {
     const collections = collectionsOf(client.db(options.dbName));
     await ensureIndexes(collections);
-    return new ConsentStore(client, collections);
+    return new ConsentStore(client, collections, options.timeoutMs);
   } catch (error) {
     await client.close();
     throw error;

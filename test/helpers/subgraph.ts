@@ -3,6 +3,7 @@ import { createTokenVerifier } from '../../src/auth/createTokenVerifier.js';
 import { createServer, type ServerDeps } from '../../src/server.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { CONSENT_SDL } from '../../src/schema.js';
+import { assertNoLeak } from './assertNoLeak.js';
 import { aFreshStore, dropStore } from './database.js';
 import { TEST_SECRET } from './tokens.js';
 
@@ -46,12 +47,17 @@ export async function startTestSubgraph(options: Partial<Omit<ServerDeps, 'verif
   };
 }
 
-/** Posts a GraphQL operation to `url` as a client would. */
+/**
+ * Posts a GraphQL operation to `url` as a client would. Every error it gets back is checked for
+ * leaked internals (driver messages, collection names, stack frames), in every test that uses it.
+ */
 export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, ...((await response.json()) as object) };
+  const body = (await response.json()) as Omit<GraphQLResponse, 'status'>;
+  if (body.errors !== undefined) assertNoLeak(body.errors);
+  return { status: response.status, ...body };
 }

@@ -1,0 +1,17 @@
+// A writer process that dies between its ledger insert and its projection update, for the crash
+// repair test: `node --import tsx crashingWriter.ts <mongoUri> <dbName> <artistId>`. It appends a
+// DENY of AI_TRAINING for the artist through the real ConsentStore, whose projection step is
+// replaced by a SIGKILL of this very process.
+import { openStore } from '../../src/store/openStore.js';
+
+const [uri, dbName, artistId] = process.argv.slice(2) as [string, string, string];
+const store = await openStore({ uri, dbName, timeoutMs: 10_000 });
+store.syncProjection = async () => {
+  process.kill(process.pid, 'SIGKILL');
+  await new Promise(() => {});
+};
+await store.append(
+  { kind: 'SET', subject: { artistId, trackId: null }, purpose: 'AI_TRAINING', choice: 'DENY', termsVersion: 'tos-2', expiresAt: null, source: null, idempotencyKey: null },
+  'crashing-writer',
+  new Date(),
+);

@@ -1,0 +1,217 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFerretdb.js';
+import { openStore } from '../../src/store/openStore.js';
+import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import { assertNoLeak } from '../helpers/assertNoLeak.js';
+import { aFreshStore, dropStore, mongoUri } from '../helpers/database.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/faultProxy.js';
+import { startTestSubgraph, type GraphQLResponse, type TestSubgraph } from '../helpers/subgraph.js';
+import { adminToken, readToken } from '../helpers/tokens.js';
+
+// The service's real deadline: DB_TIMEOUT_MS as the configuration defaults it.
+const DB_TIMEOUT_MS = loadConfig({}).dbTimeoutMs;
+const ANSWER_WITHIN_MS = 2500;
+
+const SET = /* GraphQL */ `
+  mutation Set($input: SetConsentInput!) {
+    setConsent(input: $input) { revision event { id seq } decision { allowed basis } }
+  }`;
+
+const DECISIONS = /* GraphQL */ `
+  query Decisions($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      ... on Artist { id consent { decision(purpose: VOICE_REPLICATION) { allowed basis } } }
+      ... on Track { id consent { decisions { purpose allowed basis } } }
+    }
+  }`;
+
+const REPRESENTATIONS = [
+  { __typename: 'Artist', id: 'a-open' },
+  { __typename: 'Track', id: 't-open', artist: { id: 'a-open' } },
+];
+
+const allowAll = (artistId: string, idempotencyKey?: string) => ({
+  input: { subject: { artistId }, purpose: 'AI_TRAINING', choice: 'ALLOW', termsVersion: 'tos-1', idempotencyKey },
+});
+
+async function timed(run: () => Promise<GraphQLResponse>): Promise<{ res: GraphQLResponse; ms: number }> {
+  const started = performance.now();
+  const res = await run();
+  return { res, ms: performance.now() - started };
+}
+
+// The decisions a response grants; an error must never grant anything.
+function allowedAnywhere(res: GraphQLResponse): boolean {
+  return JSON.stringify(res.data ?? null).includes('"allowed":true');
+}
+
+function expectFailedClosed(res: GraphQLResponse): void {
+  expect(allowedAnywhere(res)).toBe(false);
+  expect(res.errors?.length ?? 0).toBeGreaterThan(0);
+  for (const error of res.errors ?? []) expect(error.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+  assertNoLeak(res);
+}
+
+describe('with its database stopped and restarted', () => {
+  let dataDir: string;
+  let ferretdb: RunningFerretdb;
+  let port: number;
+  let store: ConsentStore;
+  let subgraph: TestSubgraph;
+  let reader: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'consent-failclosed-'));
+    ferretdb = await startFerretdb({ dataDir });
+    port = Number(new URL(ferretdb.uri).port);
+    store = await openStore({ uri: ferretdb.uri, dbName: 'failclosed', timeoutMs: DB_TIMEOUT_MS });
+    subgraph = await startTestSubgraph({ store });
+    reader = await readToken();
+    admin = await adminToken();
+  });
+  afterAll(async () => {
+    await subgraph?.stop();
+    await store?.close();
+    await ferretdb?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('fails closed within 2.5 s per query, reports not ready, and recovers within 10 s without a restart', async () => {
+    const set = await subgraph.query(SET, allowAll('a-open'), admin);
+    expect(set.errors).toBeUndefined();
+    const before = await subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader);
+    expect(before.data._entities[0].consent.decision).toEqual({ allowed: true, basis: 'INHERITED' });
+
+    await ferretdb.stop();
+
+    for (let i = 0; i < 4; i++) {
+      const { res, ms } = await timed(() => subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader));
+      expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+      expectFailedClosed(res);
+      // The rest of each entity still resolves; only consent is nulled.
+      expect(res.data._entities.map((e: { id: string; consent: unknown }) => [e.id, e.consent])).toEqual([['a-open', null], ['t-open', null]]);
+    }
+    const write = await timed(() => subgraph.query(SET, allowAll('a-other'), admin));
+    expect(write.ms).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(write.res.data).toBeNull();
+    expect(write.res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    assertNoLeak(write.res);
+
+    const readyStarted = performance.now();
+    const ready = await fetch(new URL('/health/ready', subgraph.url));
+    expect(performance.now() - readyStarted).toBeLessThan(ANSWER_WITHIN_MS);
+    expect(ready.status).toBe(503);
+    assertNoLeak(await ready.text());
+
+    ferretdb = await startFerretdb({ dataDir, port });
+    const restarted = performance.now();
+    let answer: GraphQLResponse | null = null;
+    while (performance.now() - restarted < 10_000) {
+      const res = await subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader);
+      if (res.errors === undefined) {
+        answer = res;
+        break;
+      }
+      expectFailedClosed(res);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(answer, 'no correct answer within 10 s of the database coming back').not.toBeNull();
+    expect(answer!.data._entities[0].consent.decision).toEqual({ allowed: true, basis: 'INHERITED' });
+    expect((await fetch(new URL('/health/ready', subgraph.url))).status).toBe(200);
+  });
+});
+
+describe('behind a faulty network link to the database', () => {
+  let direct: ConsentStore;
+  let proxy: FaultProxy;
+  let store: ConsentStore;
+  let subgraph: TestSubgraph;
+  let reader: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    direct = await aFreshStore();
+    const target = new URL(mongoUri());
+    proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
+    store = await openStore({ uri: proxy.uri, dbName: direct.collections.events.dbName, timeoutMs: DB_TIMEOUT_MS });
+    subgraph = await startTestSubgraph({ store });
+    reader = await readToken();
+    admin = await adminToken();
+    expect((await subgraph.query(SET, allowAll('a-open'), admin)).errors).toBeUndefined();
+  });
+  afterAll(async () => {
+    await subgraph?.stop();
+    await store?.close();
+    await proxy?.close();
+    await dropStore(direct);
+  });
+
+  it('answers correctly through added latency below the deadline', async () => {
+    proxy.setMode({ kind: 'latency', ms: 150 });
+    const { res, ms } = await timed(() => subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader));
+    proxy.setMode({ kind: 'pass' });
+    expect(res.errors).toBeUndefined();
+    expect(res.data._entities[0].consent.decision).toEqual({ allowed: true, basis: 'INHERITED' });
+    expect(ms).toBeGreaterThanOrEqual(150);
+  });
+
+  it.each([
+    ['latency beyond the deadline', { kind: 'latency', ms: 10_000 }],
+    ['a blackholed link', { kind: 'blackhole' }],
+    ['connections reset mid-reply', { kind: 'resetOnReply' }],
+  ] as const)('fails closed within 2.5 s per query through %s', async (_name, mode) => {
+    proxy.setMode(mode);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const { res, ms } = await timed(() => subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader));
+        expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
+        expectFailedClosed(res);
+      }
+    } finally {
+      proxy.setMode({ kind: 'pass' });
+      proxy.dropConnections();
+    }
+    await expect.poll(async () => (await subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader)).errors, { timeout: 10_000, interval: 200 }).toBeUndefined();
+  });
+
+  it('fails a write through a blackholed link with SERVICE_UNAVAILABLE within two driver deadlines', async () => {
+    proxy.setMode({ kind: 'blackhole' });
+    try {
+      const { res, ms } = await timed(() => subgraph.query(SET, allowAll('a-blackholed'), admin));
+      // A write is several commands, each bounded by DB_TIMEOUT_MS and retried once by the driver.
+      expect(ms).toBeLessThan(2 * DB_TIMEOUT_MS + 1000);
+      expect(res.data).toBeNull();
+      expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      proxy.setMode({ kind: 'pass' });
+      proxy.dropConnections();
+    }
+  });
+
+  it('records exactly one ledger event for a write cut off mid-flight and retried with the same idempotency key', async () => {
+    const variables = allowAll('a-cut', 'cut-1');
+    const resetsBefore = proxy.resets;
+    // The insert reaches the database; its reply never reaches the service.
+    proxy.setMode({ kind: 'resetOnReply', when: (request) => request.includes('insert') && request.includes('consent_events') });
+    const cut = await subgraph.query(SET, variables, admin);
+    proxy.setMode({ kind: 'pass' });
+    expect(proxy.resets).toBeGreaterThan(resetsBefore);
+    expect(cut.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    assertNoLeak(cut);
+    // The cut-off insert did land: the ledger has the event although the service never saw the reply.
+    expect(await direct.collections.events.countDocuments({ artistId: 'a-cut' })).toBe(1);
+
+    const retried = await subgraph.query(SET, variables, admin);
+    expect(retried.errors).toBeUndefined();
+    expect(retried.data.setConsent.decision).toEqual({ allowed: true, basis: 'EXPLICIT' });
+    const events = await direct.collections.events.find({ artistId: 'a-cut' }).toArray();
+    expect(events).toHaveLength(1);
+    expect(retried.data.setConsent.event.id).toBe(events[0]!._id);
+    expect((await store.collections.states.findOne({ _id: 'artist/a-cut' }))?.seq).toBe(1);
+  });
+});
