@@ -50,6 +50,8 @@ export interface StateDoc {
   seq: number;
   gseq: number;
   hash: string;
+  /** When the head event was recorded: the next event of the chain is never earlier. */
+  at: Date;
   statements: StatementDoc[];
 }
 
