@@ -25,6 +25,26 @@ export interface Config {
   /** Seed demo artists and tracks at start-up (embedded database only, by default). */
   readonly seedDemo: boolean;
   readonly logLevel: string;
+  /** Answer `__schema`/`__type` introspection (off in production by default; `_service { sdl }` always works). */
+  readonly introspection: boolean;
+  /** Time between projection repair sweeps (ms). */
+  readonly repairIntervalMs: number;
+  /** How long shutdown lets in-flight requests finish before cutting them (ms). */
+  readonly drainTimeoutMs: number;
+  /** OpenTelemetry tracing: null when off (the default; nothing is recorded or sent). */
+  readonly tracing: TracingConfig | null;
+  /** Secret shared with the gateway for its HMAC signature of upstream requests; null when unset. */
+  readonly gatewaySignatureSecret: string | null;
+  /** Refuse every GraphQL request without a valid gateway signature (UNAUTHENTICATED). */
+  readonly requireGatewaySignature: boolean;
+  /** Serve the GraphiQL playground on GET with Accept: text/html (off in production by default). */
+  readonly landingPage: boolean;
+}
+
+/** Where spans are exported (OTLP over HTTP) and the service name they carry. */
+export interface TracingConfig {
+  readonly endpoint: string;
+  readonly serviceName: string;
 }
 
 /** A configuration value is missing or malformed; the message names the variable and the value. */
@@ -41,6 +61,74 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ? { kind: 'external', uri: env.MONGODB_URI, dbName }
     : { kind: 'embedded', dataDir: resolve(env.FERRETDB_DATA_DIR ?? '.data/ferretdb'), dbName };
 
+  const auth = authOf(env, nodeEnv);
+  const gatewaySignatureSecret = gatewaySignatureSecretOf(env);
+  const requireGatewaySignature = boolVar(env, 'REQUIRE_GATEWAY_SIGNATURE', false);
+  if (requireGatewaySignature && gatewaySignatureSecret === null) {
+    throw new ConfigError('REQUIRE_GATEWAY_SIGNATURE=true needs GATEWAY_SIGNATURE_SECRET (the secret the gateway signs with).');
+  }
+
+  return Object.freeze({
+    env: nodeEnv,
+    host: env.HOST ?? '127.0.0.1',
+    port: intVar(env, 'PORT', 4001, 0, 65535),
+    database: Object.freeze(database),
+    dbTimeoutMs: intVar(env, 'DB_TIMEOUT_MS', 2000, 100, 60000),
+    auth: Object.freeze(auth),
+    maxRepresentations: intVar(env, 'MAX_REPRESENTATIONS', 1000, 1, 100000),
+    seedDemo: boolVar(env, 'SEED_DEMO', database.kind === 'embedded'),
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+    repairIntervalMs: intVar(env, 'REPAIR_INTERVAL_MS', 5000, 100, 3_600_000),
+    drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
+    tracing: tracingOf(env),
+    gatewaySignatureSecret,
+    requireGatewaySignature,
+    landingPage: boolVar(env, 'LANDING_PAGE', nodeEnv !== 'production'),
+  });
+}
+
+/** The gateway's configuration (src/gateway/main.ts): where the subgraphs are and how tokens are checked. */
+export interface GatewayConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Same key configuration as the subgraph; the gateway has no ephemeral mode. */
+  readonly auth: Exclude<AuthConfig, { kind: 'ephemeral' }>;
+  readonly consentUrl: string;
+  readonly catalogUrl: string;
+  /** Signs every upstream request when set (Hive Gateway's HMAC signature). */
+  readonly gatewaySignatureSecret: string | null;
+  readonly landingPage: boolean;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** Reads the gateway's configuration: AUTH_* as for the subgraph, CONSENT_URL, CATALOG_URL, PORT (4000). */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : 'development';
+  const auth = authOf(env, 'development');
+  if (auth.kind === 'ephemeral') throw new ConfigError('The gateway needs AUTH_JWT_SECRET or AUTH_JWKS_URL (the same keys as the consent subgraph).');
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error for the gateway, but got: ${JSON.stringify(logLevel)}`);
+  }
+  return Object.freeze({
+    host: env.HOST ?? '127.0.0.1',
+    port: intVar(env, 'PORT', 4000, 0, 65535),
+    auth: Object.freeze(auth),
+    consentUrl: urlVar(env, 'CONSENT_URL', 'http://127.0.0.1:4001/graphql'),
+    catalogUrl: urlVar(env, 'CATALOG_URL', 'http://127.0.0.1:4002/'),
+    gatewaySignatureSecret: gatewaySignatureSecretOf(env),
+    landingPage: boolVar(env, 'LANDING_PAGE', nodeEnv !== 'production'),
+    logLevel: logLevel as GatewayConfig['logLevel'],
+  });
+}
+
+/** Reads the demo catalog's listen address: HOST, PORT (default 4002). */
+export function loadCatalogConfig(env: NodeJS.ProcessEnv = process.env): { readonly host: string; readonly port: number } {
+  return Object.freeze({ host: env.HOST ?? '127.0.0.1', port: intVar(env, 'PORT', 4002, 0, 65535) });
+}
+
+function authOf(env: NodeJS.ProcessEnv, nodeEnv: Config['env']): AuthConfig {
   const issuer = env.AUTH_ISSUER || undefined;
   const audience = env.AUTH_AUDIENCE || undefined;
   let auth: AuthConfig;
@@ -57,18 +145,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else {
     auth = { kind: 'ephemeral' };
   }
+  return auth;
+}
 
-  return Object.freeze({
-    env: nodeEnv,
-    host: env.HOST ?? '127.0.0.1',
-    port: intVar(env, 'PORT', 4001, 0, 65535),
-    database: Object.freeze(database),
-    dbTimeoutMs: intVar(env, 'DB_TIMEOUT_MS', 2000, 100, 60000),
-    auth: Object.freeze(auth),
-    maxRepresentations: intVar(env, 'MAX_REPRESENTATIONS', 1000, 1, 100000),
-    seedDemo: boolVar(env, 'SEED_DEMO', database.kind === 'embedded'),
-    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
-  });
+function gatewaySignatureSecretOf(env: NodeJS.ProcessEnv): string | null {
+  const secret = env.GATEWAY_SIGNATURE_SECRET || null;
+  if (secret !== null && secret.length < 32) throw new ConfigError('GATEWAY_SIGNATURE_SECRET must be at least 32 characters.');
+  return secret;
+}
+
+function urlVar(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  if (!/^https?:\/\/[^\s]+$/.test(raw)) throw new ConfigError(`${name} must be an http(s) URL, but got: ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+// Tracing is on when an OTLP endpoint is configured, or when TRACING_ENABLED=true (then the OTLP
+// default http://localhost:4318 applies); TRACING_ENABLED=false turns it off either way.
+function tracingOf(env: NodeJS.ProcessEnv): TracingConfig | null {
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
+    throw new ConfigError(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, but got: ${JSON.stringify(endpoint)}`);
+  }
+  if (!boolVar(env, 'TRACING_ENABLED', endpoint !== undefined)) return null;
+  const serviceName = env.OTEL_SERVICE_NAME || 'consent-subgraph';
+  return Object.freeze({ endpoint: endpoint ?? 'http://localhost:4318', serviceName });
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

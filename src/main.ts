@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { createTokenVerifier, type VerifierOptions } from './auth/createTokenVerifier.js';
-import { signToken } from './auth/signToken.js';
+import { createDevTokens, devTokenLines } from './auth/devTokens.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DEMO_ARTISTS } from './embedded/demoData.js';
 import { seedDemo } from './embedded/seedDemo.js';
 import { startFerretdb, type RunningFerretdb } from './embedded/startFerretdb.js';
+import { startTracing } from './observability/startTracing.js';
+import { SUBGRAPH_EXAMPLES } from './playground/exampleOperations.js';
+import { playgroundOptions } from './playground/playgroundOptions.js';
+import { renderPlayground } from './playground/renderPlayground.js';
 import { createServer } from './server.js';
+import { createProjectionRepairer } from './store/createProjectionRepairer.js';
 import { openStore } from './store/openStore.js';
 
 /** loadConfig → database → store → server → listen; Ctrl-C or SIGTERM drains and stops everything. */
@@ -14,6 +19,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  // Before anything else, so the first requests and database commands are traced too.
+  const tracing = config.tracing === null ? null : startTracing(config.tracing);
+  if (config.tracing !== null) say(`Tracing: OTLP/HTTP to ${config.tracing.endpoint} as ${config.tracing.serviceName}`);
 
   let ferretdb: RunningFerretdb | null = null;
   let uri: string;
@@ -35,35 +43,36 @@ async function main(): Promise<void> {
   }
 
   const { verifier, devSecret } = verifierFor(config);
-  const server = await createServer({ store, verifier, logger, maxRepresentations: config.maxRepresentations });
+  const devTokens = devSecret === null ? null : await createDevTokens(devSecret);
+  const server = await createServer({
+    store,
+    verifier,
+    logger,
+    maxRepresentations: config.maxRepresentations,
+    introspection: config.introspection,
+    drainTimeoutMs: config.drainTimeoutMs,
+    gatewaySignatureSecret: config.requireGatewaySignature ? (config.gatewaySignatureSecret ?? undefined) : undefined,
+    landingPage: config.landingPage ? renderPlayground(playgroundOptions('Consent subgraph', SUBGRAPH_EXAMPLES, devTokens?.write)) : undefined,
+  });
   const url = await server.listen(config.port, config.host);
-  say(`Consent subgraph ready at ${url}`);
-  if (devSecret !== null) await printDevTokens(devSecret, say);
+  say(`Consent subgraph ready at ${url}${config.landingPage ? ' (open it in a browser for the playground)' : ''}`);
+  if (config.requireGatewaySignature) say('Only requests signed by the gateway are accepted (REQUIRE_GATEWAY_SIGNATURE).');
+  if (devTokens !== null) devTokenLines(devTokens).forEach(say);
 
   // A repair sweep at start-up catches a writer that died between its ledger insert and its
   // projection write; the periodic one catches it while running.
-  let since = 0;
-  const sweep = async () => {
-    try {
-      const { lastGseq, repaired } = await store.repairProjections(since);
-      since = lastGseq;
-      if (repaired.length > 0) logger.warn({ repaired }, 'repaired projections behind the ledger');
-    } catch (error) {
-      logger.warn({ err: error }, 'projection repair sweep failed; will retry');
-    }
-  };
-  await sweep();
-  const timer = setInterval(sweep, 5000);
-  timer.unref();
+  const repairer = createProjectionRepairer({ store, logger, intervalMs: config.repairIntervalMs });
+  await repairer.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     say(`${signal}: draining requests and stopping…`);
-    clearInterval(timer);
+    await repairer.stop();
     await server.stop();
     say('HTTP server stopped.');
+    await tracing?.stop();
     await store.close();
     await ferretdb?.stop();
     say('Database stopped. Bye.');
@@ -77,16 +86,6 @@ function verifierFor(config: Config): { verifier: ReturnType<typeof createTokenV
   if (config.auth.kind !== 'ephemeral') return { verifier: createTokenVerifier(config.auth as VerifierOptions), devSecret: null };
   const secret = randomBytes(32).toString('base64url');
   return { verifier: createTokenVerifier({ kind: 'secret', secret }), devSecret: secret };
-}
-
-async function printDevTokens(secret: string, say: (line: string) => void): Promise<void> {
-  const artist = DEMO_ARTISTS[0]!.id;
-  say('');
-  say('Development tokens (ephemeral secret, valid 12 h; send as "Authorization: Bearer <token>"):');
-  say(`  read  (a service):          ${await signToken(secret, { sub: 'dev-service', scope: 'consent:read' })}`);
-  say(`  write (artist ${artist}): ${await signToken(secret, { sub: 'dev-artist', scope: 'consent:read consent:write', artist_ids: [artist] })}`);
-  say(`  admin (support):            ${await signToken(secret, { sub: 'dev-admin', scope: 'consent:read consent:admin' })}`);
-  say('');
 }
 
 main().catch((error: unknown) => {

@@ -1,11 +1,17 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 import type { TokenVerifier } from './auth/createTokenVerifier.js';
 import { createLoaders, type RequestContext } from './context.js';
-import { createFormatError } from './errors.js';
+import { signedParamsOf, verifyGatewaySignature } from './auth/verifyGatewaySignature.js';
+import { codeOf, createFormatError } from './errors.js';
+import { createRequestLimits } from './limits.js';
+import { createMetrics, type Metrics } from './observability/createMetrics.js';
+import { createObservabilityPlugin } from './observability/createObservabilityPlugin.js';
+import { observeDatabase } from './observability/observeDatabase.js';
+import { observeRequest, requestLog } from './observability/observeRequest.js';
 import { buildConsentSchema } from './schema.js';
 import type { ConsentStore } from './store/ConsentStore.js';
 
@@ -20,6 +26,16 @@ export interface ServerDeps {
   readonly maxBodyBytes?: number;
   /** The clock decisions are made by. @default () => new Date() */
   readonly clock?: () => Date;
+  /** Prometheus metrics, served at `/metrics`. @default a fresh registry */
+  readonly metrics?: Metrics;
+  /** Whether `__schema`/`__type` introspection is answered; `_service { sdl }` always is. @default true */
+  readonly introspection?: boolean;
+  /** How long `stop()` lets in-flight requests run before cutting their connections, in ms. @default 10000 */
+  readonly drainTimeoutMs?: number;
+  /** When set, every GraphQL request must carry the gateway's HMAC signature made with this secret. @default unset (not required) */
+  readonly gatewaySignatureSecret?: string;
+  /** The playground HTML served on GET with `Accept: text/html` (see src/playground). @default none */
+  readonly landingPage?: string;
 }
 
 /** A running (or ready to run) consent subgraph. */
@@ -35,14 +51,23 @@ export interface ConsentServer {
 export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   const clock = deps.clock ?? (() => new Date());
   const maxBodyBytes = deps.maxBodyBytes ?? 2 * 1024 * 1024;
+  const metrics = deps.metrics ?? createMetrics();
+  const introspection = deps.introspection ?? true;
+  const limits = createRequestLimits({ hideSuggestions: !introspection });
+  let draining = false;
   const apollo = new ApolloServer<RequestContext>({
     schema: buildConsentSchema({ store: deps.store, maxRepresentations: deps.maxRepresentations }),
-    formatError: createFormatError((error) => deps.logger.error({ err: error }, 'unexpected error')),
+    formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error')),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    introspection,
+    parseOptions: limits.parseOptions,
+    validationRules: limits.validationRules,
     // main.ts owns the signals and the shutdown order (HTTP, then database).
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    // Cache control is off: no field sets a cache hint, and its per-field hook cost ~5 % of CPU in
+    // `npm run bench` (BENCHMARKS.md).
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, createObservabilityPlugin(metrics)],
   });
   await apollo.start();
 
@@ -50,10 +75,21 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health/live') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/health/ready') {
+      if (draining) return sendJson(res, 503, { status: 'draining' });
       const ready = await deps.store.ping();
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'database unreachable' });
     }
+    if (url.pathname === '/metrics') {
+      res.setHeader('content-type', metrics.registry.contentType);
+      res.end(await metrics.registry.metrics());
+      return;
+    }
     if (url.pathname !== '/graphql' && url.pathname !== '/') return sendJson(res, 404, { error: 'not found' });
+    if (deps.landingPage !== undefined && req.method === 'GET' && !url.searchParams.has('query') && req.headers.accept?.includes('text/html')) {
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(deps.landingPage);
+      return;
+    }
 
     const body = await readBody(req, maxBodyBytes);
     if (body === TOO_LARGE) return sendJson(res, 413, graphqlError(`Request body exceeds ${maxBodyBytes} bytes.`, 'BAD_USER_INPUT'));
@@ -65,6 +101,13 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
         return sendJson(res, 400, graphqlError('Request body is not valid JSON.', 'BAD_REQUEST'));
       }
     }
+    if (deps.gatewaySignatureSecret !== undefined) {
+      try {
+        verifyGatewaySignature(deps.gatewaySignatureSecret, signedParamsOf(req.method, url.searchParams, parsed));
+      } catch (error) {
+        return sendJson(res, 401, graphqlError((error as Error).message, codeOf(error) ?? 'UNAUTHENTICATED'));
+      }
+    }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -73,7 +116,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsed },
       context: async () => ({
         caller: await deps.verifier(req.headers.authorization),
-        loaders: createLoaders(deps.store),
+        loaders: createLoaders(deps.store, (loader, size) => metrics.loaderBatchSize.observe({ loader }, size)),
         now: clock(),
       }),
     });
@@ -88,12 +131,15 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   };
 
   const httpServer = createHttpServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      deps.logger.error({ err: error }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, graphqlError('Unexpected error.', 'INTERNAL_SERVER_ERROR'));
-      else res.destroy();
-    });
+    void observeRequest(req, res, deps.logger, (log) =>
+      handle(req, res).catch((error: unknown) => {
+        log.error({ err: error }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, graphqlError('Unexpected error.', 'INTERNAL_SERVER_ERROR'));
+        else res.destroy();
+      }),
+    );
   });
+  const unobserveDatabase = observeDatabase(deps.store.client, metrics);
 
   return {
     httpServer,
@@ -106,10 +152,15 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
         });
       }),
     stop: async () => {
+      draining = true;
+      // Requests still running get drainTimeoutMs to finish; then their connections are cut.
+      const cutOff = setTimeout(() => httpServer.closeAllConnections(), deps.drainTimeoutMs ?? 10_000);
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
       });
+      clearTimeout(cutOff);
+      unobserveDatabase();
       await apollo.stop();
     },
   };

@@ -1,32 +1,19 @@
-import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { composeServices } from '@apollo/composition';
-import type { ValidateUserFnParams } from '@envelop/generic-auth';
-import { createGatewayRuntime, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { createInlineSigningKeyProvider, useJWT } from '@graphql-mesh/plugin-jwt-auth';
-import { parse } from 'graphql';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { createGateway, type GatewaySubgraph } from '../../src/gateway/createGateway.js';
+import { serveGateway, type RunningGateway } from '../../src/gateway/serveGateway.js';
+import type { PlaygroundOptions } from '../../src/playground/renderPlayground.js';
 
-// The gateway and its plugins load graphql's CommonJS build (graphql 16 has no "exports" map, so
-// Node resolves "main"), while vitest resolves a test's `import 'graphql'` to the ESM build
-// ("module"). Two GraphQLError classes then exist and Yoga's `instanceof` masking check fails for
-// errors built from the ESM one. Building ours from the CommonJS class keeps them recognisable.
-const { GraphQLError } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
-type GraphQLError = import('graphql').GraphQLError;
-
-/** One subgraph to compose: its routing URL and its SDL (the same text it serves). */
-export interface GatewaySubgraph {
-  name: string;
-  url: string;
-  sdl: string;
-}
+export { CLIENT_FACING_CODES, composeSupergraph, type GatewaySubgraph } from '../../src/gateway/createGateway.js';
+export type { RunningGateway } from '../../src/gateway/serveGateway.js';
 
 /** Options for {@link startGateway}. */
 export interface GatewayOptions {
   subgraphs: GatewaySubgraph[];
   /** HS256 secret the gateway verifies bearer tokens with (the subgraphs should use the same one). */
   jwtSecret: string;
+  /** Secret for signing upstream requests (Hive Gateway's HMAC signature). @default unsigned */
+  hmacSecret?: string;
+  /** GraphiQL options for the gateway's playground. @default false (off) */
+  playground?: PlaygroundOptions | false;
   /**
    * Gateway log level, for debugging a failing test.
    * @default false (silent)
@@ -34,210 +21,14 @@ export interface GatewayOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | false;
 }
 
-/** A running Hive Gateway serving the composed supergraph. */
-export interface RunningGateway {
-  /** The GraphQL endpoint, `http://127.0.0.1:<port>/graphql`. */
-  url: string;
-  stop(): Promise<void>;
-  supergraphSdl: string;
-}
-
-/** The claims the gateway reads from a verified token. */
-interface TokenPayload {
-  sub?: string;
-  scope?: unknown;
-}
-
-/** What useJWT adds to the gateway context once a token verifies. */
-interface JwtContext {
-  jwt?: { payload?: TokenPayload };
-}
-
-/**
- * Subgraph error codes that reach clients verbatim, message included: they describe the caller's
- * own request. Every other subgraph error (INTERNAL_SERVER_ERROR, DOWNSTREAM_SERVICE_ERROR for an
- * unreachable subgraph, …) becomes "Unexpected error." at the same path, so no driver message,
- * host name or URL leaks; the subgraph's name stays in `extensions.serviceName`.
- */
-export const CLIENT_FACING_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED']);
-
-/** Composes `subgraphs` into a supergraph SDL, throwing one error that lists every composition error. */
-export function composeSupergraph(subgraphs: GatewaySubgraph[]): string {
-  const result = composeServices(
-    subgraphs.map(({ name, url, sdl }) => ({ name, url, typeDefs: parse(sdl) })),
-  );
-  if (result.errors) {
-    const list = result.errors.map((e) => `  - ${e.message}`).join('\n');
-    throw new Error(`Supergraph composition failed with ${result.errors.length} error(s):\n${list}`);
-  }
-  return result.supergraphSdl;
-}
-
-/**
- * Starts Hive Gateway on 127.0.0.1 at a free port, enforcing `@authenticated`/`@requiresScopes`
- * from the supergraph against HS256 bearer tokens and forwarding `Authorization` to subgraphs.
- * No token: public fields resolve, protected ones are nulled with UNAUTHENTICATED. A token that is
- * malformed, badly signed or expired: the whole request is refused with UNAUTHENTICATED (HTTP 401).
- */
-export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
-  const supergraphSdl = composeSupergraph(opts.subgraphs);
-
-  const gateway = createGatewayRuntime<JwtContext>({
-    supergraph: supergraphSdl,
-    logging: opts.logLevel ?? false,
-    graphiql: false,
-    landingPage: false,
-    maskedErrors: { maskError },
-    propagateHeaders: {
-      // The consent subgraph verifies the token itself (defence in depth), so it needs the original.
-      fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') }),
-    },
-    // Same as `useGenericAuth(…)` from @envelop/generic-auth in `plugins` (the runtime adds it
-    // itself), but typed for the gateway's context. It runs after useJWT has set `ctx.jwt`.
-    genericAuth: {
-      mode: 'protect-granular',
-      resolveUserFn: (ctx) => ctx.jwt?.payload ?? null,
-      extractScopes: scopesOf,
-      validateUser: authorizeField,
-      // Refuse only the protected fields, not the whole operation: the rest of the entity resolves.
-      rejectUnauthenticated: false,
-    },
-    // The cast only bridges typings: plugin-jwt-auth's .d.ts bundles its own copy of the Logger
-    // class (with #private), which TypeScript treats as unrelated to the runtime's.
-    plugins: () => [
-      useJWT({
-        signingKeyProviders: [createInlineSigningKeyProvider(opts.jwtSecret)],
-        tokenLookupLocations: [bearerToken],
-        // Only HS256: accepting RS256 too would invite algorithm confusion with this secret.
-        tokenVerification: { algorithms: ['HS256'] },
-        // Anonymous requests must still reach public catalog fields; a bad token is refused outright.
-        reject: { missingToken: false, invalidToken: true },
-        // Subgraphs get the token itself in the Authorization header and verify it; a payload copy
-        // in `extensions.jwt` would be unverifiable there and only tempt someone to trust it.
-        forward: { payload: false, token: false },
-      }) as unknown as GatewayPlugin,
-    ],
+/** Starts the production gateway (src/gateway) on 127.0.0.1 at a free port. */
+export function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
+  const gateway = createGateway({
+    subgraphs: opts.subgraphs,
+    auth: { kind: 'secret', secret: opts.jwtSecret },
+    hmacSecret: opts.hmacSecret,
+    playground: opts.playground,
+    logLevel: opts.logLevel,
   });
-
-  const httpServer = createServer(gateway);
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = httpServer.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    supergraphSdl,
-    stop: async () => {
-      await new Promise<void>((resolve, reject) => {
-        httpServer.close((err) => (err ? reject(err) : resolve()));
-        httpServer.closeAllConnections();
-      });
-      await gateway.dispose();
-    },
-  };
-}
-
-/**
- * Reads `Authorization: Bearer <JWT>`. No header: anonymous. A header that is not a decodable JWT
- * is refused here with UNAUTHENTICATED (the plugin's own check answers HTTP 400 without a code).
- */
-function bearerToken({ request }: { request: Request }): { prefix: string; token: string } | undefined {
-  const header = request.headers.get('authorization');
-  if (header == null) return undefined;
-  const token = /^Bearer +([^ ]+)$/i.exec(header.trim())?.[1];
-  if (token === undefined || !isDecodableJwt(token)) {
-    throw unauthenticated('The Authorization header must be "Bearer <JWT>"');
-  }
-  return { prefix: 'Bearer', token };
-}
-
-/** True when `token` has a JSON header and a JSON-object payload; says nothing about its signature. */
-function isDecodableJwt(token: string): boolean {
-  try {
-    decodeProtectedHeader(token);
-    decodeJwt(token);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Splits the OAuth `scope` claim on any whitespace (the plugin's default splits on single spaces). */
-function scopesOf(user: TokenPayload | null | undefined): string[] {
-  const scope = user?.scope;
-  if (typeof scope === 'string') return scope.split(/\s+/).filter(Boolean);
-  if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === 'string');
-  return [];
-}
-
-/**
- * Decides one field: no token on a protected field → UNAUTHENTICATED; a token lacking every
- * required scope set → FORBIDDEN (DESIGN §4). The plugin's default answers both with
- * UNAUTHORIZED_FIELD_OR_TYPE and HTTP 401, which would also turn a partial result into a 401.
- */
-function authorizeField(params: ValidateUserFnParams<TokenPayload>): GraphQLError | void {
-  const coordinate = `${params.parentType.name}.${params.field.name}`;
-  // Each requirement is a list of alternatives (sets); type- and field-level ones must all hold.
-  const requirements: Array<{ sets: string[][]; held: string[]; kind: string }> = [
-    { sets: params.typeScopes ?? [], held: params.userScopes, kind: 'scope' },
-    { sets: params.fieldScopes ?? [], held: params.userScopes, kind: 'scope' },
-    { sets: params.typePolicies ?? [], held: params.userPolicies, kind: 'policy' },
-    { sets: params.fieldPolicies ?? [], held: params.userPolicies, kind: 'policy' },
-  ].filter((r) => r.sets.length > 0);
-  const needsUser = Boolean(params.typeAuthArgs || params.fieldAuthArgs) || requirements.length > 0;
-  if (!needsUser) return;
-
-  if (params.user == null) {
-    return fieldError(params, 'UNAUTHENTICATED', `${coordinate} requires a valid bearer token`);
-  }
-  for (const { sets, held, kind } of requirements) {
-    if (!sets.some((set) => set.every((s) => held.includes(s)))) {
-      const wanted = sets.map((set) => `"${set.join(' ')}"`).join(' or ');
-      return fieldError(params, 'FORBIDDEN', `${coordinate} requires ${kind} ${wanted}`);
-    }
-  }
-}
-
-/** An error at the refused field; the plugin removes the field from the operation and nulls it. */
-function fieldError(params: ValidateUserFnParams<TokenPayload>, code: string, message: string): GraphQLError {
-  return new GraphQLError(message, { nodes: [params.fieldNode], path: params.path, extensions: { code } });
-}
-
-/** A request-level authentication failure (HTTP 401). */
-function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
-}
-
-/**
- * The gateway's one masking rule. Subgraph errors (they carry `serviceName`) pass only with a
- * {@link CLIENT_FACING_CODES} code; the JWT plugin's code-less 401s get UNAUTHENTICATED; other
- * GraphQL errors raised by the gateway itself pass; anything else becomes "Unexpected error.".
- */
-function maskError(error: unknown, message: string): Error {
-  if (!(error instanceof GraphQLError) || (error.originalError && !(error.originalError instanceof GraphQLError))) {
-    return unexpected(error, message);
-  }
-  const { code, serviceName, http } = error.extensions as { code?: unknown; serviceName?: unknown; http?: { status?: number } };
-  if (serviceName !== undefined) {
-    return typeof code === 'string' && CLIENT_FACING_CODES.has(code) ? error : unexpected(error, message);
-  }
-  if (code === undefined && http?.status === 401) {
-    return new GraphQLError(error.message, { ...error, extensions: { ...error.extensions, code: 'UNAUTHENTICATED' } });
-  }
-  return error;
-}
-
-/** "Unexpected error." at the failed error's place, keeping only which subgraph it came from. */
-function unexpected(error: unknown, message: string): GraphQLError {
-  if (!(error instanceof GraphQLError)) {
-    return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-  }
-  const { serviceName } = error.extensions;
-  return new GraphQLError(message, {
-    nodes: error.nodes,
-    path: error.path,
-    extensions: serviceName === undefined ? { code: 'INTERNAL_SERVER_ERROR' } : { code: 'INTERNAL_SERVER_ERROR', serviceName },
-  });
+  return serveGateway(gateway, 0, '127.0.0.1');
 }

@@ -1,0 +1,36 @@
+import { DEMO_ARTISTS } from '../embedded/demoData.js';
+import { signToken } from './signToken.js';
+
+/** Ready-to-paste development tokens: a reading service, a demo artist's app, and support staff. */
+export interface DevTokens {
+  /** `consent:read` (a recommendation or ads service). */
+  readonly read: string;
+  /** `consent:read consent:write` for {@link DevTokens.artistId} (the artist's app). */
+  readonly write: string;
+  /** `consent:read consent:admin` (support). */
+  readonly admin: string;
+  readonly artistId: string;
+}
+
+/** Signs the development tokens with `secret` (HS256, valid 12 h); for local use only. */
+export async function createDevTokens(secret: string): Promise<DevTokens> {
+  const artistId = DEMO_ARTISTS[0]!.id;
+  return {
+    read: await signToken(secret, { sub: 'dev-service', scope: 'consent:read' }),
+    write: await signToken(secret, { sub: 'dev-artist', scope: 'consent:read consent:write', artist_ids: [artistId] }),
+    admin: await signToken(secret, { sub: 'dev-admin', scope: 'consent:read consent:admin' }),
+    artistId,
+  };
+}
+
+/** The lines that print `tokens` for a developer to paste. */
+export function devTokenLines(tokens: DevTokens): string[] {
+  return [
+    '',
+    'Development tokens (ephemeral secret, valid 12 h; send as "Authorization: Bearer <token>"):',
+    `  read  (a service):          ${tokens.read}`,
+    `  write (artist ${tokens.artistId}): ${tokens.write}`,
+    `  admin (support):            ${tokens.admin}`,
+    '',
+  ];
+}

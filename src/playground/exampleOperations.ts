@@ -1,0 +1,97 @@
+import { DEMO_ARTISTS, DEMO_TRACKS } from '../embedded/demoData.js';
+
+/** One ready-to-run operation shown as a playground tab (ids inlined, so it runs as it stands). */
+export interface ExampleOperation {
+  readonly title: string;
+  readonly query: string;
+}
+
+const artist = DEMO_ARTISTS[0]!;
+// The demo track with its own statement (AI training opted out), so its decisions show every basis.
+const track = DEMO_TRACKS.find((t) => t.id === 'track-aurora-2') ?? DEMO_TRACKS[0]!;
+const firstTrack = DEMO_TRACKS.find((t) => t.artistId === artist.id)!;
+
+const SET_CONSENT: ExampleOperation = {
+  title: 'Set consent as the artist',
+  query: /* GraphQL */ `# Needs consent:write for the artist (the dev token has it) or consent:admin.
+mutation SetConsentAsArtist {
+  setConsent(input: {
+    subject: { artistId: "${artist.id}", trackId: "${firstTrack.id}" }
+    purpose: MUSIC_REPLICATION
+    choice: DENY
+    termsVersion: "tos-2026-11"
+    source: "playground"
+  }) {
+    event { seq kind actor at hash prevHash }
+    decision { purpose allowed basis scope }
+    revision
+  }
+}`,
+};
+
+/** Examples for the gateway: catalog data and consent in one query, and a change. */
+export const GATEWAY_EXAMPLES: readonly ExampleOperation[] = [
+  {
+    title: 'Decisions for a track',
+    query: /* GraphQL */ `# Every purpose for one track: the catalog gives title and artist, the consent subgraph the decisions.
+query DecisionsForTrack {
+  track(id: "${track.id}") {
+    id
+    title
+    artist { name }
+    consent {
+      decisions { purpose allowed basis scope policyVersion }
+    }
+  }
+}`,
+  },
+  {
+    title: "An artist's settings",
+    query: /* GraphQL */ `# What the artist has said, and what the platform decides for each purpose.
+query ArtistSettings {
+  artist(id: "${artist.id}") {
+    name
+    consent {
+      decisions {
+        purpose allowed basis scope
+        statement { choice termsVersion source actor createdAt expiresAt }
+      }
+    }
+  }
+}`,
+  },
+  SET_CONSENT,
+];
+
+/** Examples for the subgraph on its own: the `_entities` calls the gateway makes, and a change. */
+export const SUBGRAPH_EXAMPLES: readonly ExampleOperation[] = [
+  {
+    title: 'Decisions for a track',
+    query: /* GraphQL */ `# What the gateway sends for a track: the catalog supplies artist { id } (@requires).
+query DecisionsForTrack {
+  _entities(representations: [{ __typename: "Track", id: "${track.id}", artist: { id: "${track.artistId}" } }]) {
+    ... on Track {
+      id
+      consent { decisions { purpose allowed basis scope policyVersion } }
+    }
+  }
+}`,
+  },
+  {
+    title: "An artist's settings",
+    query: /* GraphQL */ `query ArtistSettings {
+  _entities(representations: [{ __typename: "Artist", id: "${artist.id}" }]) {
+    ... on Artist {
+      id
+      consent {
+        decisions {
+          purpose allowed basis scope
+          statement { choice termsVersion source actor createdAt expiresAt }
+        }
+      }
+    }
+  }
+}`,
+  },
+  SET_CONSENT,
+];
