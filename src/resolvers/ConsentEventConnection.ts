@@ -47,7 +47,7 @@ export async function loadHistory(store: ConsentStore, ctx: RequestContext, key:
 
 function historyLoader(store: ConsentStore, loaders: Loaders): DataLoader<HistoryRequest, EventPage, string> {
   return requestScoped(loaders, 'history', () =>
-    new DataLoader((requests: readonly HistoryRequest[]) => historyPages(store.collections, requests), {
+    new DataLoader((requests: readonly HistoryRequest[]) => historyPages(store.collections, requests, store.deadlineMs), {
       cacheKeyFn: (r) => JSON.stringify([r.key, r.beforeSeq, r.purpose, r.first]),
     }),
   );

@@ -47,7 +47,7 @@ async function listArtistsAllowing(store: ConsentStore, ctx: RequestContext, arg
   const purpose = parsePurpose(args.purpose);
   const first = parseFirst(args.first ?? 100, MAX_ARTIST_PAGE);
   const afterArtistId = args.after === undefined || args.after === null ? null : decodeArtistCursor(args.after);
-  const page = await artistsAllowing(store.collections, purpose, { first, afterArtistId, at: ctx.now });
+  const page = await artistsAllowing(store.collections, purpose, { first, afterArtistId, at: ctx.now, deadlineMs: store.deadlineMs });
   const edges = page.artistIds.map((id) => ({ cursor: encodeCursor('artists', id), node: { id } }));
   return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
 }
@@ -57,6 +57,6 @@ async function consentChanges(store: ConsentStore, args: { after?: unknown; firs
   const first = parseFirst(args.first ?? 100, MAX_FEED_PAGE);
   const hasAfter = args.after !== undefined && args.after !== null;
   const afterGseq = hasAfter ? decodeNumericCursor(args.after, 'feed') : 0;
-  const page = await changesAfter(store.collections, afterGseq, first);
+  const page = await changesAfter(store.collections, afterGseq, first, store.deadlineMs);
   return toConnection(page, (doc) => encodeCursor('feed', doc.gseq), hasAfter ? encodeCursor('feed', afterGseq) : null);
 }

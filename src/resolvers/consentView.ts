@@ -64,7 +64,7 @@ async function viewFrom(load: (key: string) => Promise<StateDoc | null>, subject
 function ledgerLoader(store: ConsentStore, loaders: Loaders, at: Date): DataLoader<string, StateDoc | null> {
   return requestScoped(loaders, `ledger@${at.getTime()}`, () =>
     new DataLoader<string, StateDoc | null>(async (keys) => {
-      const found = await statesAt(store.collections, keys, at);
+      const found = await statesAt(store.collections, keys, at, store.deadlineMs);
       return keys.map((key) => found.get(key) ?? null);
     }),
   );

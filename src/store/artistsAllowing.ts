@@ -25,7 +25,7 @@ const ARTIST_END = 'artist0';
 export async function artistsAllowing(
   collections: Collections,
   purpose: Purpose,
-  options: { readonly first: number; readonly afterArtistId: string | null; readonly at: Date },
+  options: { readonly first: number; readonly afterArtistId: string | null; readonly at: Date; readonly deadlineMs?: number },
 ): Promise<ArtistPage> {
   const chunk = Math.min(1000, Math.max(100, (options.first + 1) * 2));
   const found: string[] = [];
@@ -34,7 +34,7 @@ export async function artistsAllowing(
     const filter: Filter<StateDoc> = { _id: { $gt: lowerKey, $lt: ARTIST_END } };
     // Where the default denies, only artists with a statement on the purpose's lineage can allow it.
     if (DEFAULT_POLICY.defaults[purpose] === 'DENY') filter['statements.purpose'] = { $in: [...lineage(purpose)] };
-    const docs = await storeCall(() => collections.states.find(filter, { batchSize: chunk }).sort({ _id: 1 }).limit(chunk).toArray());
+    const docs = await storeCall(() => collections.states.find(filter, { batchSize: chunk }).sort({ _id: 1 }).limit(chunk).toArray(), options.deadlineMs);
     for (const doc of docs) {
       const decision = decide(purpose, { track: null, artist: statementsOf(doc) }, options.at, DEFAULT_POLICY);
       if (decision.allowed) found.push(doc.artistId);

@@ -10,13 +10,14 @@ import type { EventPage } from './history.js';
  * index scan that is not one snapshot) returns only events that cannot be preceded by a later one;
  * the missing event shows up on the next read instead of being skipped.
  */
-export async function changesAfter(collections: Collections, afterGseq: number, first: number): Promise<EventPage> {
+export async function changesAfter(collections: Collections, afterGseq: number, first: number, deadlineMs?: number): Promise<EventPage> {
   const docs = await storeCall(() =>
     collections.events
       .find({ gseq: { $gt: afterGseq } }, { projection: { state: 0, idem: 0 }, batchSize: first + 1 })
       .sort({ gseq: 1 })
       .limit(first + 1)
       .toArray(),
+    deadlineMs,
   );
   let contiguous = 0;
   while (contiguous < docs.length && docs[contiguous]!.gseq === afterGseq + contiguous + 1) contiguous++;

@@ -24,19 +24,19 @@ export interface EventPage {
  * and limited in the database); several read the union of their subjects and are cut in memory,
  * because on FerretDB every such query scans the whole ledger, so one read beats one per subject.
  */
-export async function historyPages(collections: Collections, requests: readonly HistoryRequest[]): Promise<EventPage[]> {
+export async function historyPages(collections: Collections, requests: readonly HistoryRequest[], deadlineMs?: number): Promise<EventPage[]> {
   if (requests.length === 0) return [];
   if (requests.length === 1) {
     const request = requests[0]!;
     const filter: Filter<EventDoc> = { subject: request.key };
     if (request.beforeSeq !== null) filter.seq = { $lt: request.beforeSeq };
     if (request.purpose !== null) filter.purpose = request.purpose;
-    const docs = await storeCall(() => collections.events.find(filter, { batchSize: request.first + 1 }).sort({ seq: -1 }).limit(request.first + 1).toArray());
+    const docs = await storeCall(() => collections.events.find(filter, { batchSize: request.first + 1 }).sort({ seq: -1 }).limit(request.first + 1).toArray(), deadlineMs);
     return [pageOf(docs, request.first)];
   }
   const keys = [...new Set(requests.map((r) => r.key))];
   // One reply (batchSize), not a first batch of 101 plus getMores.
-  const docs = await storeCall(() => collections.events.find({ subject: { $in: keys } }, { batchSize: 100_000 }).toArray());
+  const docs = await storeCall(() => collections.events.find({ subject: { $in: keys } }, { batchSize: 100_000 }).toArray(), deadlineMs);
   const bySubject = new Map<string, EventDoc[]>();
   for (const doc of docs) {
     const list = bySubject.get(doc.subject) ?? [];

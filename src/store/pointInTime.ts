@@ -11,7 +11,7 @@ const ONE_BATCH = 100_000;
  * Subjects with no event by then are absent. Returned in the projection's shape, so the same
  * decision code judges both.
  */
-export async function statesAt(collections: Collections, keys: readonly string[], at: Date): Promise<Map<string, StateDoc>> {
+export async function statesAt(collections: Collections, keys: readonly string[], at: Date, deadlineMs?: number): Promise<Map<string, StateDoc>> {
   const found = new Map<string, StateDoc>();
   if (keys.length === 0) return found;
   // FerretDB has no $group/$first, so the latest event per subject is picked here, not in the query.
@@ -22,6 +22,7 @@ export async function statesAt(collections: Collections, keys: readonly string[]
         { projection: { _id: 0, subject: 1, artistId: 1, trackId: 1, seq: 1, gseq: 1, hash: 1, at: 1, state: 1 }, batchSize: ONE_BATCH },
       )
       .toArray(),
+    deadlineMs,
   );
   for (const doc of docs) {
     const seen = found.get(doc.subject);
