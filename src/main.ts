@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { createTokenVerifier, type VerifierOptions } from './auth/createTokenVerifier.js';
 import { createDevTokens, devTokenLines } from './auth/devTokens.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfig, type Config } from './config.js';
+import { runEntryPoint } from './runEntryPoint.js';
 import { DEMO_ARTISTS } from './embedded/demoData.js';
 import { seedDemo } from './embedded/seedDemo.js';
 import { startFerretdb, type RunningFerretdb } from './embedded/startFerretdb.js';
@@ -88,11 +89,4 @@ function verifierFor(config: Config): { verifier: ReturnType<typeof createTokenV
   return { verifier: createTokenVerifier({ kind: 'secret', secret }), devSecret: secret };
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`Configuration error: ${error.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runEntryPoint(main);

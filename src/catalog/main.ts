@@ -1,4 +1,5 @@
 import { loadCatalogConfig } from '../config.js';
+import { runEntryPoint } from '../runEntryPoint.js';
 import { DEMO_CATALOG, startCatalogSubgraph } from './startCatalogSubgraph.js';
 
 /** The demo catalog subgraph as a service (docker/): serves the demo artists and tracks on HOST:PORT. */
@@ -11,7 +12,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runEntryPoint(main);

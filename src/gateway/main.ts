@@ -1,4 +1,5 @@
-import { ConfigError, loadGatewayConfig } from '../config.js';
+import { loadGatewayConfig } from '../config.js';
+import { runEntryPoint } from '../runEntryPoint.js';
 import { CATALOG_SDL } from '../catalog/startCatalogSubgraph.js';
 import { GATEWAY_EXAMPLES } from '../playground/exampleOperations.js';
 import { playgroundOptions } from '../playground/playgroundOptions.js';
@@ -30,11 +31,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`Configuration error: ${error.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runEntryPoint(main);

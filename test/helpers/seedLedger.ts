@@ -1,8 +1,7 @@
-import { hashEvent, type UnhashedEvent } from '../../src/consent/event.js';
 import { PURPOSES } from '../../src/consent/purposes.js';
 import type { Change } from '../../src/consent/validate.js';
 import type { Collections, EventDoc, StateDoc } from '../../src/store/collections.js';
-import { eventIdOf, nextState, stateFromHead } from '../../src/store/ConsentStore.js';
+import { nextEventDoc, stateFromHead } from '../../src/store/ConsentStore.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
 
 /** One change to record, by whom and when. */
@@ -24,33 +23,8 @@ export function ledgerDocs(changes: Iterable<TimedChange>, firstGseq = 1): Event
   for (const { change, actor, at } of changes) {
     const key = subjectKey(change.subject);
     const head = heads.get(key);
-    const id = eventIdOf(key, (head?.seq ?? 0) + 1);
-    const set = change.kind === 'SET';
-    const unhashed: UnhashedEvent = {
-      id,
-      seq: (head?.seq ?? 0) + 1,
-      kind: change.kind,
-      artistId: change.subject.artistId,
-      trackId: change.subject.trackId,
-      purpose: change.purpose,
-      choice: set ? change.choice : null,
-      termsVersion: set ? change.termsVersion : null,
-      source: set ? change.source : null,
-      actor,
-      at,
-      expiresAt: set ? change.expiresAt : null,
-      prevHash: head?.hash ?? null,
-    };
-    const { id: _omitted, ...fields } = unhashed;
-    const doc: EventDoc = {
-      _id: id,
-      subject: key,
-      gseq: gseq++,
-      idem: `event:${id}`,
-      ...fields,
-      hash: hashEvent(unhashed),
-      state: nextState(head?.state ?? [], unhashed),
-    };
+    // The store's own construction, so seeded chains are exactly what the service would write.
+    const doc = nextEventDoc(change, key, actor, at, head ?? null, gseq++ - 1, null);
     heads.set(key, doc);
     docs.push(doc);
   }
