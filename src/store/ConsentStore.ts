@@ -144,8 +144,9 @@ export class ConsentStore {
   }
 
   /**
-   * The subject's chain head found by `_id` lookups only (the one query FerretDB answers from an
-   * index): the projection, then the events after it, while they exist. Normally two lookups.
+   * The subject's chain head found by `_id` lookups only (an indexed point read on MongoDB; on
+   * FerretDB the only filter it hands to SQLite): the projection, then the events after it, while
+   * they exist. Normally two lookups.
    */
   private async chainHead(key: string): Promise<{ head: ChainHead | null; projection: StateDoc | null }> {
     const projection = await this.collections.states.findOne({ _id: key });

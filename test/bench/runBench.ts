@@ -1,0 +1,420 @@
+import { fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { createTokenVerifier } from '../../src/auth/createTokenVerifier.js';
+import { signToken } from '../../src/auth/signToken.js';
+import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFerretdb.js';
+import { createServer, type ConsentServer } from '../../src/server.js';
+import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import { openStore } from '../../src/store/openStore.js';
+import { READ_COMMANDS } from '../helpers/database.js';
+import type { LoadRequest, LoadResult } from './loadGenerator.js';
+import { MemoryStore } from './MemoryStore.js';
+import { NaiveStore } from './NaiveStore.js';
+import { artistId, seedBenchData, trackId, type BenchCatalog } from './seedBenchData.js';
+
+// `npm run bench`: seeds a realistic data set, then loads the real subgraph, a naive variant and
+// the in-memory ceiling side by side and prints one table. See BENCHMARKS.md for how to read it.
+
+const QUICK = process.env.BENCH_QUICK === '1';
+
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, but got: ${JSON.stringify(raw)}`);
+  return value;
+}
+// Each run is sized from a calibration to take about this long; see plannedLoad().
+const DURATION = positive('BENCH_DURATION', QUICK ? 5 : 20);
+const FULL_CONCURRENCY = process.env.BENCH_FULL_CONCURRENCY === '1';
+const CONNECTIONS = positive('BENCH_CONNECTIONS', 10);
+const P99_CONNECTIONS = 50;
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'real,naive,ceiling').split(','));
+const DB_NAME = process.env.BENCH_DB ?? 'consent_bench';
+// Generous so a saturated database shows up as latency, not as SERVICE_UNAVAILABLE; the service's
+// own default (DB_TIMEOUT_MS=2000) would turn the slowest of these requests into errors.
+const DB_TIMEOUT_MS = positive('BENCH_DB_TIMEOUT_MS', 600_000);
+const SECRET = 'benchmark-secret-that-is-at-least-32-characters';
+const PURPOSE_COUNT = 9;
+
+const ENTITIES_QUERY = /* GraphQL */ `
+  query Tracks($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      ... on Track { id consent { decisions { purpose allowed basis scope policyVersion statement { id choice createdAt expiresAt } } } }
+    }
+  }`;
+
+const DECISIONS_QUERY = /* GraphQL */ `
+  query Decisions($requests: [DecisionRequest!]!, $purpose: ConsentPurpose!) {
+    consentDecisions(requests: $requests, purpose: $purpose) { purpose allowed basis scope policyVersion statement { id } }
+  }`;
+
+interface Variant {
+  readonly name: 'real' | 'naive' | 'ceiling';
+  readonly url: string;
+  readonly store: ConsentStore;
+}
+
+interface Workload {
+  readonly name: string;
+  readonly decisionsPerRequest: number;
+  readonly bodies: string[];
+  readonly connections: number;
+}
+
+interface Row {
+  readonly variant: string;
+  readonly workload: string;
+  readonly connections: number;
+  /** Mean latency of the calibration requests, alone (ms). */
+  readonly aloneMs: number;
+  readonly load: LoadResult;
+  readonly decisionsPerSecond: number;
+  readonly readsPerRequest: number;
+  readonly subgraphCpuUsPerDecision: number;
+  readonly dbCpuUsPerDecision: number | null;
+  readonly peakRssMb: number;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  let ferretdb: RunningFerretdb | null = null;
+  let dataDir: string | null = null;
+  const uri = process.env.MONGODB_URI ?? (await (async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'consent-bench-db-'));
+    ferretdb = await startFerretdb({ dataDir, log: (line) => console.log(line) });
+    return ferretdb.uri;
+  })());
+  const engine = process.env.MONGODB_URI ? `MONGODB_URI (${redact(uri)})` : 'embedded FerretDB v1.24.2 (SQLite backend)';
+  const dbPid = (ferretdb as RunningFerretdb | null)?.process.pid ?? null;
+  const servers: ConsentServer[] = [];
+  let store: ConsentStore | null = null;
+  try {
+    console.log(`# consent subgraph benchmark — ${new Date().toISOString()}`);
+    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, NODE_ENV=${process.env.NODE_ENV ?? '(unset)'}, load average ${loadAverage()}`);
+    console.log(`database: ${engine}, db "${DB_NAME}" (dropped and re-seeded)`);
+    console.log(`runs: ${DURATION} s each, ${CONNECTIONS} connections (${P99_CONNECTIONS} for the 10-track latency run)${QUICK ? ', BENCH_QUICK' : ''}\n`);
+
+    store = await openStore({ uri, dbName: DB_NAME, timeoutMs: DB_TIMEOUT_MS });
+    await store.collections.events.db.dropDatabase();
+    await store.close();
+    store = await openStore({ uri, dbName: DB_NAME, timeoutMs: DB_TIMEOUT_MS });
+
+    const seedStart = Date.now();
+    const catalog = await seedBenchData(store.collections, {}, (line) => console.log(line));
+    console.log(
+      `seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s: ${catalog.artists} artists, ${catalog.tracks} tracks, ` +
+        `${catalog.tracksWithStatements} tracks (${pct(catalog.tracksWithStatements / catalog.tracks)}) and ${catalog.artistsWithStatements} artists with statements, ` +
+        `${catalog.events} ledger events, ${catalog.stateDocs} projection documents; the busiest artist has ${catalog.maxTrackStatementsPerArtist} tracks with statements\n`,
+    );
+
+    const token = await signToken(SECRET, { sub: 'bench', scope: 'consent:read' });
+    const verifier = createTokenVerifier({ kind: 'secret', secret: SECRET });
+    const logger = pino({ level: 'silent' });
+    const stores = {
+      real: store,
+      naive: new NaiveStore(store.client, store.collections, store.deadlineMs),
+      ceiling: new MemoryStore(store.client, store.collections, catalog.states),
+    };
+    const variants: Variant[] = [];
+    for (const name of ['real', 'naive', 'ceiling'] as const) {
+      if (!ONLY.has(name)) continue;
+      const server = await createServer({ store: stores[name], verifier, logger });
+      servers.push(server);
+      variants.push({ name, url: await server.listen(0, '127.0.0.1'), store: stores[name] });
+    }
+
+    const reads = readCounter(store);
+    const rows: Row[] = [];
+    const random = lcg(7);
+    const entities = (n: number, count: number) =>
+      Array.from({ length: count }, () => JSON.stringify({ query: ENTITIES_QUERY, variables: { representations: trackRepresentations(catalog, n, random) } }));
+    console.log(`each run: about ${DURATION} s of requests, sized from the latency of one request alone (columns "alone ms", "conns")\n`);
+
+    // Each check below also proves the variant answers correctly before it is timed.
+    const decisionsAvailable = await supportsConsentDecisions(variants[0]!, token, catalog, random);
+    const workloads: Array<{ workload: Workload; variants: Variant['name'][] }> = [
+      { workload: { name: '_entities 100 tracks × 9 purposes', decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: entities(100, 64), connections: CONNECTIONS }, variants: ['real', 'naive', 'ceiling'] },
+      { workload: { name: '_entities 10 tracks × 9 purposes', decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: entities(10, 256), connections: P99_CONNECTIONS }, variants: ['real', 'naive', 'ceiling'] },
+    ];
+    if (decisionsAvailable) {
+      workloads.push({
+        workload: {
+          name: 'consentDecisions 1000 requests × 1 purpose',
+          decisionsPerRequest: 1000,
+          bodies: Array.from({ length: 16 }, () =>
+            JSON.stringify({ query: DECISIONS_QUERY, variables: { requests: decisionRequests(catalog, 1000, random), purpose: 'VOICE_REPLICATION' } }),
+          ),
+          connections: CONNECTIONS,
+        },
+        variants: ['real', 'ceiling'],
+      });
+    }
+
+    for (const { workload, variants: names } of workloads) {
+      for (const variant of variants.filter((v) => names.includes(v.name))) {
+        const aloneMs = await check(variant, token, workload);
+        rows.push(await measure(variant, workload, token, reads, dbPid, aloneMs));
+        printRow(rows[rows.length - 1]!);
+      }
+    }
+
+    console.log('\n## Results\n');
+    printTable(rows);
+    if (!decisionsAvailable) console.log('\nconsentDecisions: not available in this build');
+    printRatios(rows);
+
+    console.log('\n## Database reads per request (one request each, real vs naive)\n');
+    console.log('| N tracks | real: reads | real: latency ms | naive: reads | naive: latency ms | ceiling: latency ms |');
+    console.log('|---:|---:|---:|---:|---:|---:|');
+    let naiveMsPerRead = 0;
+    for (const n of [1, 10, 100, 1000]) {
+      const representations = trackRepresentations(catalog, n, random);
+      const body = JSON.stringify({ query: ENTITIES_QUERY, variables: { representations } });
+      const keys = new Set(representations.flatMap((r) => [`artist/${r.artist.id}`, `track/${r.artist.id}/${r.id}`])).size;
+      const cells: string[] = [String(n)];
+      for (const name of ['real', 'naive', 'ceiling'] as const) {
+        const variant = variants.find((v) => v.name === name);
+        if (variant === undefined) {
+          cells.push(...(name === 'ceiling' ? ['—'] : ['—', '—']));
+          continue;
+        }
+        // The naive variant reads once per subject key; on a database where each read scans,
+        // 1000 tracks would take many minutes, so past a minute its count is stated, not run.
+        const estimateMs = naiveMsPerRead * keys;
+        if (name === 'naive' && estimateMs > 60_000) {
+          cells.push(`${keys} (not run)`, `≈ ${Math.round(estimateMs / 1000)} s (estimated)`);
+          continue;
+        }
+        const before = reads.count();
+        const t0 = performance.now();
+        const res = await post(variant.url, token, body);
+        const ms = performance.now() - t0;
+        if (res.errors !== undefined || res.data?._entities?.length !== n) throw new Error(`${name} N=${n} answered wrongly: ${JSON.stringify(res).slice(0, 300)}`);
+        if (name !== 'ceiling') cells.push(String(reads.count() - before));
+        if (name === 'naive') naiveMsPerRead = ms / Math.max(1, reads.count() - before);
+        cells.push(ms.toFixed(1));
+      }
+      console.log(`| ${cells.join(' | ')} |`);
+    }
+    console.log(`\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}`);
+  } finally {
+    for (const server of servers) await server.stop().catch(() => {});
+    await store?.close().catch(() => {});
+    await (ferretdb as RunningFerretdb | null)?.stop();
+    if (dataDir !== null) await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs one load and measures the subgraph process and the database around it. */
+async function measure(variant: Variant, workload: Workload, token: string, reads: ReadCounter, dbPid: number | null, aloneMs: number): Promise<Row> {
+  const plan = plannedLoad(workload.connections, aloneMs);
+  const readsBefore = reads.count();
+  const cpuBefore = process.cpuUsage();
+  const dbBefore = dbPid === null ? null : await cpuTicks(dbPid);
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  const load = await runLoad({ url: variant.url, token, bodies: workload.bodies, ...plan });
+  // Requests the load generator timed out may still be running here; let them finish so they are
+  // counted with this run and don't slow the next one.
+  await reads.idle();
+  clearInterval(sampler);
+  const cpu = process.cpuUsage(cpuBefore);
+  const dbAfter = dbPid === null ? null : await cpuTicks(dbPid);
+  // Requests still out when the generator stopped were served afterwards (see idle()): count their work.
+  const served = Math.max(1, load.requests + load.unfinished);
+  const decisions = served * workload.decisionsPerRequest;
+  return {
+    variant: variant.name,
+    workload: workload.name,
+    connections: plan.connections,
+    aloneMs,
+    load,
+    decisionsPerSecond: load.requestsPerSecond * workload.decisionsPerRequest,
+    readsPerRequest: (reads.count() - readsBefore) / served,
+    subgraphCpuUsPerDecision: (cpu.user + cpu.system) / Math.max(1, decisions),
+    dbCpuUsPerDecision: dbBefore === null || dbAfter === null ? null : ((dbAfter - dbBefore) * (1e6 / CLK_TCK)) / Math.max(1, decisions),
+    peakRssMb: peak / 2 ** 20,
+  };
+}
+
+/**
+ * How many requests, over how many connections, fit in about DURATION seconds given the latency of
+ * one request alone. A slow variant gets fewer connections (never fewer than 1 request): where the
+ * database serialises queries, c connections make each request wait about c × aloneMs, and past
+ * the deadline they would only measure timeouts. BENCH_FULL_CONCURRENCY=1 keeps every connection.
+ */
+function plannedLoad(connections: number, aloneMs: number): { connections: number; amount: number } {
+  const budgetMs = DURATION * 1000;
+  const c = FULL_CONCURRENCY ? connections : Math.max(1, Math.min(connections, Math.floor(budgetMs / aloneMs)));
+  return { connections: c, amount: Math.max(c, Math.floor(budgetMs / aloneMs)) };
+}
+
+/**
+ * Sends a few requests first (JIT warm-up), checks the answers are complete and error-free, and
+ * returns the mean latency of one request alone (ms). A request slower than DURATION is sent once.
+ */
+async function check(variant: Variant, token: string, workload: Workload): Promise<number> {
+  let total = 0;
+  let sent = 0;
+  for (const body of workload.bodies.slice(0, 3)) {
+    const t0 = performance.now();
+    const res = await post(variant.url, token, body);
+    total += performance.now() - t0;
+    sent++;
+    const list = res.data?._entities ?? res.data?.consentDecisions;
+    const expected = workload.decisionsPerRequest;
+    const got = Array.isArray(list) ? (res.data?._entities ? list.length * PURPOSE_COUNT : list.length) : 0;
+    if (res.errors !== undefined || got !== expected) {
+      throw new Error(`${variant.name} answered ${workload.name} wrongly: ${JSON.stringify(res).slice(0, 400)}`);
+    }
+    if (total > DURATION * 1000) break;
+  }
+  return total / sent;
+}
+
+async function supportsConsentDecisions(variant: Variant, token: string, catalog: BenchCatalog, random: () => number): Promise<boolean> {
+  const res = await post(variant.url, token, JSON.stringify({ query: DECISIONS_QUERY, variables: { requests: decisionRequests(catalog, 2, random), purpose: 'VOICE_REPLICATION' } }));
+  return res.errors === undefined && Array.isArray(res.data?.consentDecisions);
+}
+
+function runLoad(request: LoadRequest): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./loadGenerator.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
+    child.once('message', (message: { result?: LoadResult; error?: string }) => (message.result ? resolve(message.result) : reject(new Error(message.error))));
+    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
+    child.send(request);
+  });
+}
+
+interface ReadCounter {
+  count(): number;
+  /** Resolves once no command of the store's client is in flight (at most 120 s). */
+  idle(): Promise<void>;
+}
+
+// Counts read commands the way the tests do (test/helpers/database.ts), on the server's own client.
+function readCounter(store: ConsentStore): ReadCounter {
+  let reads = 0;
+  let inFlight = 0;
+  store.client.on('commandStarted', (event) => {
+    inFlight++;
+    if (READ_COMMANDS.has(event.commandName)) reads++;
+  });
+  store.client.on('commandSucceeded', () => inFlight--);
+  store.client.on('commandFailed', () => inFlight--);
+  return {
+    count: () => reads,
+    idle: async () => {
+      const deadline = Date.now() + 120_000;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    },
+  };
+}
+
+function trackRepresentations(catalog: BenchCatalog, n: number, random: () => number) {
+  return Array.from({ length: n }, () => {
+    const t = Math.floor(random() * catalog.tracks);
+    return { __typename: 'Track', id: trackId(t), artist: { id: artistId(catalog.artistOf[t]!) } };
+  });
+}
+
+function decisionRequests(catalog: BenchCatalog, n: number, random: () => number) {
+  return Array.from({ length: n }, () => {
+    const t = Math.floor(random() * catalog.tracks);
+    return { artistId: artistId(catalog.artistOf[t]!), trackId: trackId(t) };
+  });
+}
+
+async function post(url: string, token: string, body: string): Promise<{ data?: any; errors?: unknown }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  return (await response.json()) as { data?: any; errors?: unknown };
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+// utime + stime of a process, in clock ticks (Linux /proc).
+async function cpuTicks(pid: number): Promise<number | null> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+
+function printRow(row: Row): void {
+  const l = row.load;
+  console.log(
+    `${row.variant.padEnd(8)} ${row.workload.padEnd(44)} ${String(row.connections).padStart(2)} conns ${String(l.requests).padStart(5)} reqs ${l.requestsPerSecond.toFixed(1).padStart(8)} req/s ` +
+      `${Math.round(row.decisionsPerSecond).toString().padStart(9)} dec/s  p50 ${ms(l.p50)} p95 ${ms(l.p95)} p99 ${ms(l.p99)} ms  ` +
+      `${row.readsPerRequest.toFixed(2)} reads/req  ${l.failures} failed  ${l.unfinished} unfinished`,
+  );
+}
+
+function printTable(rows: Row[]): void {
+  console.log('| variant | workload | conns | requests | alone ms | req/s | decisions/s | p50 ms | p95 ms | p99 ms | DB reads/req | subgraph CPU µs/decision | DB CPU µs/decision | peak RSS MB | failed | unfinished |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const l = r.load;
+    console.log(
+      `| ${r.variant} | ${r.workload} | ${r.connections} | ${l.requests} | ${r.aloneMs.toFixed(1)} | ${l.requestsPerSecond.toFixed(1)} | ${Math.round(r.decisionsPerSecond)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ` +
+        `${r.readsPerRequest.toFixed(2)} | ${r.subgraphCpuUsPerDecision.toFixed(2)} | ${r.dbCpuUsPerDecision === null ? 'n/a' : r.dbCpuUsPerDecision.toFixed(2)} | ${Math.round(r.peakRssMb)} | ${l.failures} | ${l.unfinished} |`,
+    );
+  }
+}
+
+function printRatios(rows: Row[]): void {
+  console.log('');
+  for (const workload of new Set(rows.map((r) => r.workload))) {
+    const of = (variant: string) => rows.find((r) => r.workload === workload && r.variant === variant)?.load.requestsPerSecond;
+    const [real, naive, ceiling] = [of('real'), of('naive'), of('ceiling')];
+    const parts: string[] = [];
+    if (real !== undefined && naive !== undefined) parts.push(`real/naive = ${(real / naive).toFixed(2)}×`);
+    if (real !== undefined && ceiling !== undefined) parts.push(`real/ceiling = ${(real / ceiling).toFixed(3)}`);
+    if (parts.length > 0) console.log(`${workload}: ${parts.join(', ')}`);
+  }
+}
+
+// Deterministic request mix, so runs are comparable.
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+}
+
+// ∞: the percentile falls among requests still unanswered when the run ended.
+function ms(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(1) : '∞';
+}
+
+// Other work on the machine skews every figure; the load average makes that visible.
+function loadAverage(): string {
+  return loadavg().map((x) => x.toFixed(2)).join(' / ');
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)} %`;
+}
+
+function redact(uri: string): string {
+  return uri.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,173 @@
+import { PURPOSES, type Purpose } from '../../src/consent/purposes.js';
+import type { Choice, Subject } from '../../src/consent/statement.js';
+import type { Change } from '../../src/consent/validate.js';
+import type { Collections, EventDoc, StateDoc } from '../../src/store/collections.js';
+import { stateFromHead } from '../../src/store/ConsentStore.js';
+import { insertLedger, ledgerDocs, type TimedChange } from '../helpers/seedLedger.js';
+
+/** Size and shape of the benchmark's data set. */
+export interface BenchDataOptions {
+  /** @default 20000 */
+  readonly artists?: number;
+  /** @default 200000 */
+  readonly tracks?: number;
+  /** Share of tracks with statements of their own. @default 0.05 */
+  readonly trackStatementShare?: number;
+  /** Seed of the deterministic random generator. @default 42 */
+  readonly seed?: number;
+}
+
+/** The catalog the benchmark queries: which artist each track belongs to, and what was seeded. */
+export interface BenchCatalog {
+  readonly artists: number;
+  readonly tracks: number;
+  /** `artistOf[i]` is the artist index of track `i`. */
+  readonly artistOf: Int32Array;
+  readonly events: number;
+  readonly stateDocs: number;
+  readonly artistsWithStatements: number;
+  readonly tracksWithStatements: number;
+  /** The most track statements any one artist has (the skew). */
+  readonly maxTrackStatementsPerArtist: number;
+  /** Every projection document seeded, for the in-memory ceiling variant. */
+  readonly states: readonly StateDoc[];
+}
+
+/** The id of artist `i` in the benchmark catalog. */
+export const artistId = (i: number): string => `bench-a${i}`;
+/** The id of track `i` in the benchmark catalog. */
+export const trackId = (i: number): string => `bench-t${i}`;
+
+// The 20 biggest artists own 1000 tracks each and a quarter of them carry statements (about 250
+// per artist); the long tail owns ~9 tracks each with statements on ~2.8 % of them, so the overall
+// share stays at `trackStatementShare`.
+const BIG_ARTISTS = 20;
+const BIG_ARTIST_TRACKS = 1000;
+const BATCH = 2000;
+const T_START = Date.parse('2025-06-01T00:00:00Z');
+const FAR_EXPIRY = Date.parse('2030-01-01T00:00:00Z');
+
+/**
+ * Seeds a realistic ledger and projection directly with insertMany: ledger documents from the test
+ * helper `ledgerDocs` (hash chains, `state`, `gseq` contiguous from 1), projection documents from
+ * `stateFromHead` of each subject's last event.
+ * Only subjects with statements get projection documents, as the service itself would write them.
+ * The collections must be empty (a fresh database) and indexed.
+ */
+export async function seedBenchData(collections: Collections, options: BenchDataOptions = {}, log: (line: string) => void = () => {}): Promise<BenchCatalog> {
+  const artists = options.artists ?? 20000;
+  const tracks = options.tracks ?? 200000;
+  const share = options.trackStatementShare ?? 0.05;
+  const random = mulberry32(options.seed ?? 42);
+  const big = Math.min(BIG_ARTISTS, artists);
+  const bigTracks = Math.min(big * BIG_ARTIST_TRACKS, tracks);
+  const tail = Math.max(1, artists - big);
+
+  const artistOf = new Int32Array(tracks);
+  for (let i = 0; i < tracks; i++) artistOf[i] = i < bigTracks ? Math.floor(i / BIG_ARTIST_TRACKS) : big + ((i - bigTracks) % tail);
+
+  // Half of the statements go to the big artists' tracks, half to the long tail.
+  const wanted = Math.round(tracks * share);
+  const bigShare = bigTracks === 0 ? 0 : Math.min(1, wanted / 2 / bigTracks);
+  const tailShare = tracks - bigTracks === 0 ? 0 : Math.min(1, (wanted - bigShare * bigTracks) / (tracks - bigTracks));
+
+  const subjects: Array<{ artist: number; track: number | null }> = [];
+  const perArtist = new Map<number, number>();
+  for (let i = 0; i < tracks; i++) {
+    if (random() < (i < bigTracks ? bigShare : tailShare)) {
+      subjects.push({ artist: artistOf[i]!, track: i });
+      perArtist.set(artistOf[i]!, (perArtist.get(artistOf[i]!) ?? 0) + 1);
+    }
+  }
+  const tracksWithStatements = subjects.length;
+  let artistsWithStatements = 0;
+  for (let a = 0; a < artists; a++) {
+    // Every big artist and about 30 % of the others made artist-wide statements.
+    if (a < big || random() < 0.3) {
+      subjects.push({ artist: a, track: null });
+      artistsWithStatements++;
+    }
+  }
+  shuffle(subjects, random);
+
+  // Each subject's changes are contiguous in the global order; one second apart.
+  const changes: TimedChange[] = [];
+  for (const subject of subjects) {
+    const target: Subject = { artistId: artistId(subject.artist), trackId: subject.track === null ? null : trackId(subject.track) };
+    for (const planned of plannedChanges(random, subject.track === null, subject.artist < big)) {
+      const at = new Date(T_START + (changes.length + 1) * 1000);
+      const change: Change =
+        planned.choice === null
+          ? { kind: 'CLEAR', subject: target, purpose: planned.purpose, idempotencyKey: null }
+          : {
+              kind: 'SET',
+              subject: target,
+              purpose: planned.purpose,
+              choice: planned.choice,
+              termsVersion: 'tos-2025-06',
+              source: 'bench seed',
+              expiresAt: random() < 0.05 ? new Date(FAR_EXPIRY + Math.floor(random() * 1e10)) : null,
+              idempotencyKey: null,
+            };
+      changes.push({ change, actor: `artist-app:${target.artistId}`, at });
+    }
+  }
+  const events = ledgerDocs(changes);
+  const heads = new Map<string, EventDoc>();
+  for (const doc of events) heads.set(doc.subject, doc);
+  const states = [...heads.values()].map(stateFromHead);
+  log(`  inserting ${events.length} ledger events and ${states.length} projection documents…`);
+  await insertLedger(collections, events, BATCH);
+  for (let i = 0; i < states.length; i += BATCH) {
+    await collections.states.insertMany(states.slice(i, i + BATCH), { ordered: false });
+  }
+  return {
+    artists,
+    tracks,
+    artistOf,
+    events: events.length,
+    stateDocs: states.length,
+    artistsWithStatements,
+    tracksWithStatements,
+    maxTrackStatementsPerArtist: Math.max(0, ...perArtist.values()),
+    states,
+  };
+}
+
+/** A subject's changes in order: a SET per chosen purpose, sometimes revised or cleared later. */
+function plannedChanges(random: () => number, isArtist: boolean, isBig: boolean): Array<{ purpose: Purpose; choice: Choice | null }> {
+  const count = isBig && isArtist ? 6 + Math.floor(random() * 4) : 1 + Math.floor(random() * (isArtist ? 4 : 3));
+  const purposes = shuffle([...PURPOSES], random).slice(0, count);
+  const changes: Array<{ purpose: Purpose; choice: Choice | null }> = purposes.map((purpose) => ({ purpose, choice: pickChoice(random) }));
+  // Some history: big artists change their minds a lot; others now and then.
+  const revisions = isBig ? 5 + Math.floor(random() * 10) : random() < 0.2 ? 1 : 0;
+  for (let r = 0; r < revisions; r++) {
+    const purpose = purposes[Math.floor(random() * purposes.length)]!;
+    changes.push({ purpose, choice: random() < 0.15 ? null : pickChoice(random) });
+  }
+  return changes;
+}
+
+function pickChoice(random: () => number): Choice {
+  return random() < 0.55 ? 'DENY' : 'ALLOW';
+}
+
+// Deterministic so two runs seed the same data set and requests.
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
