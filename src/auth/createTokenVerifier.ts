@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Caller, Principal } from './Principal.js';
 
@@ -15,8 +16,10 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Calle
  * gives an `invalid` caller, so protected fields fail with UNAUTHENTICATED while `_service` still works.
  */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
-  const key: Uint8Array | JWTVerifyGetKey =
-    options.kind === 'secret' ? new TextEncoder().encode(options.secret) : createRemoteJWKSet(new URL(options.jwksUrl));
+  // A KeyObject made once: given raw bytes, jose would import the key through WebCrypto on every
+  // request (about 4 % of a 10-track request's CPU, measured in the benchmark's profile).
+  const key: KeyObject | JWTVerifyGetKey =
+    options.kind === 'secret' ? createSecretKey(Buffer.from(options.secret, 'utf8')) : createRemoteJWKSet(new URL(options.jwksUrl));
   const algorithms = options.kind === 'secret' ? ['HS256'] : undefined;
   return async (authorization) => {
     if (authorization === undefined || authorization === '') return { kind: 'anonymous' };
