@@ -53,7 +53,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   const maxBodyBytes = deps.maxBodyBytes ?? 2 * 1024 * 1024;
   const metrics = deps.metrics ?? createMetrics();
   const introspection = deps.introspection ?? true;
-  const limits = createRequestLimits({ hideSuggestions: !introspection });
+  const limits = createRequestLimits({ hideSuggestions: !introspection, limitIntrospection: !introspection });
   let draining = false;
   const apollo = new ApolloServer<RequestContext>({
     schema: buildConsentSchema({ store: deps.store, maxRepresentations: deps.maxRepresentations }),
