@@ -84,6 +84,23 @@ describe('consent over time through a real gateway', () => {
     expect(history.data.tracks[0].consentHistory).toEqual({ edges: [{ node: { seq: 1, choice: 'DENY', source: 'artist app', actor: 'support' } }] });
   });
 
+  it('answers now and as of a past time for the same track in one query, under two aliases', async () => {
+    // Not `then` as an alias: Hive Gateway takes an object with a `then` key for a promise and fails
+    // the field ("value.then is not a function", seen here) — a gateway quirk, not this subgraph's.
+    const res = await query(
+      `query($asOf: DateTime) { tracks(ids: ["ot-bo-1"]) { title
+        current: consent { decision(purpose: VOICE_REPLICATION) { allowed scope } }
+        past: consent(asOf: $asOf) { decision(purpose: VOICE_REPLICATION) { allowed scope } } } }`,
+      { asOf: beforeWithdrawal },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data.tracks[0]).toEqual({
+      title: 'Bo One',
+      current: { decision: { allowed: false, scope: 'TRACK' } },
+      past: { decision: { allowed: true, scope: 'ARTIST' } },
+    });
+  });
+
   it('serves the change feed and bulk decisions to a pipeline', async () => {
     const feed = await query(`{ consentChanges(first: 100) { edges { node { artistId trackId purpose choice } } pageInfo { hasNextPage endCursor } } }`);
     expect(feed.errors).toBeUndefined();
