@@ -4,6 +4,7 @@ import type { Change } from '../../src/consent/validate.js';
 import type { Collections, EventDoc, StateDoc } from '../../src/store/collections.js';
 import { stateFromHead } from '../../src/store/ConsentStore.js';
 import { insertLedger, ledgerDocs, type TimedChange } from '../helpers/seedLedger.js';
+import { seededRandom } from '../helpers/seededRandom.js';
 
 /** Size and shape of the benchmark's data set. */
 export interface BenchDataOptions {
@@ -58,7 +59,7 @@ export async function seedBenchData(collections: Collections, options: BenchData
   const artists = options.artists ?? 20000;
   const tracks = options.tracks ?? 200000;
   const share = options.trackStatementShare ?? 0.05;
-  const random = mulberry32(options.seed ?? 42);
+  const random = seededRandom(options.seed ?? 42);
   const big = Math.min(BIG_ARTISTS, artists);
   const bigTracks = Math.min(big * BIG_ARTIST_TRACKS, tracks);
   const tail = Math.max(1, artists - big);
@@ -152,17 +153,6 @@ function pickChoice(random: () => number): Choice {
   return random() < 0.55 ? 'DENY' : 'ALLOW';
 }
 
-// Deterministic so two runs seed the same data set and requests.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -10,6 +10,7 @@ import { aClearChange, aSetChange } from '../helpers/changes.js';
 import { countReads } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken } from '../helpers/tokens.js';
+import { seededRandom } from '../helpers/seededRandom.js';
 
 const AS_OF = /* GraphQL */ `
   query AsOf($representations: [_Any!]!, $asOf: DateTime) {
@@ -29,17 +30,6 @@ const representation = (s: Subject) =>
   s.trackId === null ? { __typename: 'Artist', id: s.artistId } : { __typename: 'Track', id: s.trackId, artist: { id: s.artistId } };
 const compact = (d: Decision) => ({ purpose: d.purpose, allowed: d.allowed, basis: d.basis, scope: d.scope, statement: d.statement === null ? null : { id: d.statement.id } });
 
-// A small seeded generator, so a failing sequence can be replayed from the seed in the test name.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = 20261127;
 const CHANGES = 150;
@@ -70,7 +60,7 @@ describe('consent(asOf) replaying the ledger', () => {
   beforeAll(async () => {
     subgraph = await startTestSubgraph();
     reader = await readToken();
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
     // Change instants first, so the moment recorded between two changes is known to precede the next.
     const instants: number[] = [];
