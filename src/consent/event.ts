@@ -56,25 +56,39 @@ export function hashEvent(event: UnhashedEvent): string {
     .digest('hex');
 }
 
-/** The statements in force on a subject after applying one event: SET replaces, CLEAR removes. */
+/** A statement as its subject records it: the artist and track ids belong to the subject. */
+export type SubjectStatement = Omit<Statement, 'artistId' | 'trackId'>;
+
+/**
+ * A subject's statements after one of its events: SET replaces the statement about its purpose,
+ * CLEAR removes it. The store keeps the result in each ledger event and in the projection.
+ */
+export function applyToSubject(statements: readonly SubjectStatement[], event: UnhashedEvent): SubjectStatement[] {
+  return replaceOrRemove(statements, event, () => statementMadeBy(event));
+}
+
+/** The statements in force on a subject after applying one event (`applyToSubject`, with the subject's ids). */
 export function applyEvent(statements: readonly Statement[], event: ConsentEvent): Statement[] {
+  return replaceOrRemove(statements, event, () => ({ ...statementMadeBy(event), artistId: event.artistId, trackId: event.trackId }));
+}
+
+// The one place the rule lives: untouched statements are kept as they are.
+function replaceOrRemove<S extends { readonly purpose: Purpose }>(statements: readonly S[], event: UnhashedEvent, made: () => S): S[] {
   const rest = statements.filter((s) => s.purpose !== event.purpose);
-  if (event.kind === 'CLEAR') return rest;
-  return [
-    ...rest,
-    {
-      id: event.id,
-      artistId: event.artistId,
-      trackId: event.trackId,
-      purpose: event.purpose,
-      choice: event.choice as Choice,
-      termsVersion: event.termsVersion as string,
-      source: event.source,
-      actor: event.actor,
-      createdAt: event.at,
-      expiresAt: event.expiresAt,
-    },
-  ];
+  return event.kind === 'CLEAR' ? rest : [...rest, made()];
+}
+
+function statementMadeBy(event: UnhashedEvent): SubjectStatement {
+  return {
+    id: event.id,
+    purpose: event.purpose,
+    choice: event.choice as Choice,
+    termsVersion: event.termsVersion as string,
+    source: event.source,
+    actor: event.actor,
+    createdAt: event.at,
+    expiresAt: event.expiresAt,
+  };
 }
 
 /** The statements in force after a subject's whole chain of events, in sequence order. */

@@ -1,10 +1,10 @@
 import { MongoError, MongoServerError, type MongoClient } from 'mongodb';
 import { StoreUnavailableError } from '../errors.js';
-import { hashEvent, type ConsentEvent, type UnhashedEvent } from '../consent/event.js';
+import { applyToSubject, hashEvent, type ConsentEvent, type UnhashedEvent } from '../consent/event.js';
 import { IdempotencyConflictError } from '../consent/errors.js';
 import type { Statement, Subject } from '../consent/statement.js';
 import type { Change } from '../consent/validate.js';
-import type { Collections, EventDoc, StateDoc, StatementDoc } from './collections.js';
+import type { Collections, EventDoc, StateDoc } from './collections.js';
 import { subjectKey } from './subjectKey.js';
 
 /** What `append` recorded, or found already recorded under the same idempotency key. */
@@ -276,25 +276,6 @@ export function stateFromHead(head: ChainHead & { subject: string }): StateDoc {
   };
 }
 
-/** The statements after applying an event to the previous head's statements. */
-export function nextState(previous: readonly StatementDoc[], event: UnhashedEvent): StatementDoc[] {
-  const rest = previous.filter((s) => s.purpose !== event.purpose);
-  if (event.kind === 'CLEAR') return rest;
-  return [
-    ...rest,
-    {
-      id: event.id,
-      purpose: event.purpose,
-      choice: event.choice!,
-      termsVersion: event.termsVersion!,
-      source: event.source,
-      actor: event.actor,
-      createdAt: event.at,
-      expiresAt: event.expiresAt,
-    },
-  ];
-}
-
 /** The ledger document that appends `change` after `head` (exported for tests that simulate a crashed writer). */
 export function nextEventDoc(
   change: Change,
@@ -341,7 +322,7 @@ export function nextEventDoc(
     expiresAt: unhashed.expiresAt,
     prevHash: unhashed.prevHash,
     hash: hashEvent(unhashed),
-    state: nextState(head?.state ?? [], unhashed),
+    state: applyToSubject(head?.state ?? [], unhashed),
   };
 }
 

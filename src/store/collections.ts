@@ -1,19 +1,10 @@
 import type { Collection, Db, Document, IndexDescription } from 'mongodb';
 import type { Purpose } from '../consent/purposes.js';
 import type { Choice } from '../consent/statement.js';
-import type { EventKind } from '../consent/event.js';
+import type { EventKind, SubjectStatement } from '../consent/event.js';
 
 /** A statement as stored inside a projection document and a ledger event's `state`. */
-export interface StatementDoc {
-  id: string;
-  purpose: Purpose;
-  choice: Choice;
-  termsVersion: string;
-  source: string | null;
-  actor: string;
-  createdAt: Date;
-  expiresAt: Date | null;
-}
+export type StatementDoc = SubjectStatement;
 
 /**
  * One ledger event. `seq` orders a subject's chain; `gseq` orders all events (the change feed);

@@ -1,10 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
-import { hashEvent, type UnhashedEvent } from '../consent/event.js';
+import { applyToSubject, hashEvent, type UnhashedEvent } from '../consent/event.js';
 import { loadConfig } from '../config.js';
 import { startFerretdb, type RunningFerretdb } from '../embedded/startFerretdb.js';
 import { collectionsOf, type Collections, type EventDoc, type StateDoc, type StatementDoc } from '../store/collections.js';
-import { eventFromDoc, nextState } from '../store/ConsentStore.js';
+import { eventFromDoc } from '../store/ConsentStore.js';
 import { clientOptions } from '../store/openStore.js';
 import { subjectKey } from '../store/subjectKey.js';
 
@@ -111,7 +111,7 @@ function verifyChain(subject: string, chain: readonly EventDoc[]): LedgerBreak |
       return at(previous === null ? 'the first event has a prevHash' : `prevHash does not link to the hash of seq ${previous.seq}`);
     }
     if (previous !== null && doc.at.getTime() < previous.at.getTime()) return at(`time runs backwards from seq ${previous.seq}`);
-    state = nextState(state, unhashed);
+    state = applyToSubject(state, unhashed);
     if (!sameStatements(state, doc.state)) return at(`the stored state is not the fold of the chain up to this event`);
     previous = doc;
   }

@@ -14,7 +14,7 @@ export interface TimedChange {
 /**
  * Ledger documents for `changes` in the given order, exactly as the store would have written them:
  * per-subject seq and hash chain (core `hashEvent`), gapless gseq from `firstGseq`, and each
- * event's `state` from the core `nextState`. Lets tests build large, valid ledgers with insertMany.
+ * event's `state` from the core's `applyToSubject`. Lets tests build large, valid ledgers with insertMany.
  */
 export function ledgerDocs(changes: Iterable<TimedChange>, firstGseq = 1): EventDoc[] {
   const heads = new Map<string, EventDoc>();
