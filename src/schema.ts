@@ -4,12 +4,12 @@ import { parse, type GraphQLSchema, type GraphQLUnionType } from 'graphql';
 import { enforceScopeDirectives } from './auth/enforceScopeDirectives.js';
 import { InvalidInputError } from './consent/errors.js';
 import { RequestTooLargeError } from './errors.js';
-import { createArtist } from './resolvers/Artist.js';
+import { Artist } from './resolvers/Artist.js';
 import { CawgTrainingMiningAssertion, Consent } from './resolvers/Consent.js';
 import { DateTime } from './resolvers/DateTime.js';
 import { createMutation } from './resolvers/Mutation.js';
 import { createQuery } from './resolvers/Query.js';
-import { createTrack } from './resolvers/Track.js';
+import { Track } from './resolvers/Track.js';
 import type { ConsentStore } from './store/ConsentStore.js';
 
 /** The contract, read from `schema/consent.graphql` (the source of truth). */
@@ -28,8 +28,8 @@ export function buildConsentSchema(deps: SchemaDeps): GraphQLSchema {
     typeDefs: parse(CONSENT_SDL),
     resolvers: {
       DateTime,
-      Artist: createArtist(deps.store),
-      Track: createTrack(deps.store),
+      Artist,
+      Track,
       Consent,
       CawgTrainingMiningAssertion,
       Query: createQuery(deps.store),

@@ -1,12 +1,10 @@
-import DataLoader from 'dataloader';
 import { decodeNumericCursor, encodeCursor, parseFirst } from '../consent/cursor.js';
 import { parsePurpose } from '../consent/validate.js';
 import type { ConsentEvent } from '../consent/event.js';
-import type { Loaders, RequestContext } from '../context.js';
+import type { RequestContext } from '../context.js';
 import type { EventDoc } from '../store/collections.js';
-import { eventFromDoc, type ConsentStore } from '../store/ConsentStore.js';
-import { historyPages, type EventPage, type HistoryRequest } from '../store/history.js';
-import { requestScoped } from './requestScoped.js';
+import { eventFromDoc } from '../store/ConsentStore.js';
+import type { EventPage, HistoryRequest } from '../store/history.js';
 
 /** Most events one page of a subject's history may ask for. */
 export const MAX_HISTORY_PAGE = 100;
@@ -34,21 +32,13 @@ export function toConnection(page: EventPage, cursorOf: (doc: EventDoc) => strin
  * One page of a subject's ledger history, newest first. Arguments are validated before any read;
  * every history asked for in one request shares one ledger read.
  */
-export async function loadHistory(store: ConsentStore, ctx: RequestContext, key: string, args: HistoryArgs): Promise<ConsentEventConnection> {
+export async function loadHistory(ctx: RequestContext, key: string, args: HistoryArgs): Promise<ConsentEventConnection> {
   const request: HistoryRequest = {
     key,
     first: parseFirst(args.first ?? 50, MAX_HISTORY_PAGE),
     beforeSeq: args.after === undefined || args.after === null ? null : decodeNumericCursor(args.after, 'history'),
     purpose: args.purpose === undefined || args.purpose === null ? null : parsePurpose(args.purpose),
   };
-  const page = await historyLoader(store, ctx.loaders).load(request);
+  const page = await ctx.loaders.historyPage.load(request);
   return toConnection(page, (doc) => encodeCursor('history', doc.seq), null);
-}
-
-function historyLoader(store: ConsentStore, loaders: Loaders): DataLoader<HistoryRequest, EventPage, string> {
-  return requestScoped(loaders, 'history', () =>
-    new DataLoader((requests: readonly HistoryRequest[]) => historyPages(store.collections, requests, store.deadlineMs), {
-      cacheKeyFn: (r) => JSON.stringify([r.key, r.beforeSeq, r.purpose, r.first]),
-    }),
-  );
 }

@@ -21,7 +21,7 @@ export const MAX_ARTIST_PAGE = 1000;
 export function createQuery(store: ConsentStore) {
   return {
     consentDecisions: (_: unknown, args: { requests: unknown; purpose: unknown; asOf?: Date | null }, ctx: RequestContext) =>
-      consentDecisions(store, ctx, args),
+      consentDecisions(ctx, args),
     artistsAllowing: (_: unknown, args: { purpose: unknown; first?: unknown; after?: unknown }, ctx: RequestContext) =>
       listArtistsAllowing(store, ctx, args),
     consentChanges: (_: unknown, args: { after?: unknown; first?: unknown }) => consentChanges(store, args),
@@ -29,7 +29,7 @@ export function createQuery(store: ConsentStore) {
 }
 
 // Decides every request at one instant; all subjects go through one loader batch: one database read.
-async function consentDecisions(store: ConsentStore, ctx: RequestContext, args: { requests: unknown; purpose: unknown; asOf?: Date | null }) {
+async function consentDecisions(ctx: RequestContext, args: { requests: unknown; purpose: unknown; asOf?: Date | null }) {
   if (!Array.isArray(args.requests)) throw new InvalidInputError('requests must be a list of { artistId, trackId }', 'requests');
   if (args.requests.length > MAX_DECISION_REQUESTS) {
     throw new InvalidInputError(
@@ -39,7 +39,7 @@ async function consentDecisions(store: ConsentStore, ctx: RequestContext, args: 
   }
   const purpose = parsePurpose(args.purpose);
   const subjects = args.requests.map((request, index) => parseSubject(request, `requests[${index}]`));
-  const views = await Promise.all(subjects.map((subject) => loadConsentViewAsOf(store, ctx, subject, args.asOf)));
+  const views = await Promise.all(subjects.map((subject) => loadConsentViewAsOf(ctx, subject, args.asOf)));
   return views.map((view) => decide(purpose, view.statements, view.at, DEFAULT_POLICY));
 }
 

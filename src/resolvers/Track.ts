@@ -1,6 +1,5 @@
 import { parseId } from '../consent/validate.js';
 import type { RequestContext } from '../context.js';
-import type { ConsentStore } from '../store/ConsentStore.js';
 import { subjectKey } from '../store/subjectKey.js';
 import { loadConsentViewAsOf } from './consentView.js';
 import { loadHistory, type HistoryArgs } from './ConsentEventConnection.js';
@@ -12,18 +11,16 @@ export interface TrackRef {
 }
 
 /**
- * Resolvers of `Track`, bound to the store: the track's statements (and its history) count only for
+ * Resolvers of `Track`: the track's statements (and its history) count only for
  * the artist the catalog says it has.
  */
-export function createTrack(store: ConsentStore) {
-  return {
-    __resolveReference: (ref: { id?: unknown; artist?: unknown }): TrackRef => ({ id: parseId(ref.id, 'Track.id'), artist: ref.artist }),
-    consent: (track: TrackRef, args: { asOf?: Date | null }, ctx: RequestContext) =>
-      loadConsentViewAsOf(store, ctx, { artistId: artistIdOf(track), trackId: track.id }, args.asOf),
-    consentHistory: (track: TrackRef, args: HistoryArgs, ctx: RequestContext) =>
-      loadHistory(store, ctx, subjectKey({ artistId: artistIdOf(track), trackId: track.id }), args),
-  };
-}
+export const Track = {
+  __resolveReference: (ref: { id?: unknown; artist?: unknown }): TrackRef => ({ id: parseId(ref.id, 'Track.id'), artist: ref.artist }),
+  consent: (track: TrackRef, args: { asOf?: Date | null }, ctx: RequestContext) =>
+    loadConsentViewAsOf(ctx, { artistId: artistIdOf(track), trackId: track.id }, args.asOf),
+  consentHistory: (track: TrackRef, args: HistoryArgs, ctx: RequestContext) =>
+    loadHistory(ctx, subjectKey({ artistId: artistIdOf(track), trackId: track.id }), args),
+};
 
 function artistIdOf(track: TrackRef): string {
   const artist = track.artist as { id?: unknown } | null | undefined;

@@ -1,13 +1,10 @@
-import DataLoader from 'dataloader';
 import type { StatementsInForce } from '../consent/decide.js';
 import { InvalidInputError } from '../consent/errors.js';
 import type { Subject } from '../consent/statement.js';
 import type { Loaders, RequestContext } from '../context.js';
 import type { StateDoc } from '../store/collections.js';
-import { statementsOf, type ConsentStore } from '../store/ConsentStore.js';
-import { statesAt } from '../store/pointInTime.js';
+import { statementsOf } from '../store/ConsentStore.js';
 import { subjectKey } from '../store/subjectKey.js';
-import { requestScoped } from './requestScoped.js';
 
 /** What a `Consent` object resolves from: the statements that may decide, and the instant to decide at. */
 export interface ConsentView {
@@ -25,10 +22,10 @@ export function loadConsentView(loaders: Loaders, subject: Subject, at: Date): P
  * (expiry included) at `asOf`; without `asOf`, the current projection at the request's instant.
  * All subjects asked about at one instant in one request share one ledger read.
  */
-export function loadConsentViewAsOf(store: ConsentStore, ctx: RequestContext, subject: Subject, asOf: Date | null | undefined): Promise<ConsentView> {
+export function loadConsentViewAsOf(ctx: RequestContext, subject: Subject, asOf: Date | null | undefined): Promise<ConsentView> {
   if (asOf === null || asOf === undefined) return loadConsentView(ctx.loaders, subject, ctx.now);
   const at = parseAsOf(asOf, ctx.now);
-  const loader = ledgerLoader(store, ctx.loaders, at);
+  const loader = ctx.loaders.stateAt(at);
   return viewFrom((key) => loader.load(key), subject, at);
 }
 
@@ -58,14 +55,4 @@ async function viewFrom(load: (key: string) => Promise<StateDoc | null>, subject
     },
     at,
   };
-}
-
-// One ledger loader per instant asked about in a request.
-function ledgerLoader(store: ConsentStore, loaders: Loaders, at: Date): DataLoader<string, StateDoc | null> {
-  return requestScoped(loaders, `ledger@${at.getTime()}`, () =>
-    new DataLoader<string, StateDoc | null>(async (keys) => {
-      const found = await statesAt(store.collections, keys, at, store.deadlineMs);
-      return keys.map((key) => found.get(key) ?? null);
-    }),
-  );
 }
