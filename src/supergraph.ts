@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { createDevTokens, devTokenLines } from './auth/devTokens.js';
 import { CATALOG_SDL, DEMO_CATALOG, startCatalogSubgraph } from './catalog/startCatalogSubgraph.js';
 import { freePort } from './embedded/startFerretdb.js';
+import { stopProcess } from './embedded/stopProcess.js';
 import { createGateway } from './gateway/createGateway.js';
 import { serveGateway, type RunningGateway } from './gateway/serveGateway.js';
 import { GATEWAY_EXAMPLES } from './playground/exampleOperations.js';
 import { playgroundOptions } from './playground/playgroundOptions.js';
+import { runEntryPoint } from './runEntryPoint.js';
 import { CONSENT_SDL } from './schema.js';
 
 // `npm run supergraph`: the whole federated graph on loopback, for development. The consent
@@ -26,7 +28,7 @@ async function supergraph(): Promise<void> {
 
   const consentPort = await freePort();
   const consent = startConsentSubgraph(consentPort, jwtSecret, signingSecret);
-  const stopConsent = () => stopChild(consent);
+  const stopConsent = () => stopProcess(consent, 15_000);
   try {
     await waitUntilReady(consent, `http://127.0.0.1:${consentPort}/health/ready`);
   } catch (error) {
@@ -106,15 +108,6 @@ async function waitUntilReady(child: ChildProcess, url: string): Promise<void> {
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function serveOnPreferredPort(gateway: ReturnType<typeof createGateway>): Promise<RunningGateway> {
   try {
     return await serveGateway(gateway, GATEWAY_PORT, '127.0.0.1');
@@ -125,7 +118,4 @@ async function serveOnPreferredPort(gateway: ReturnType<typeof createGateway>): 
   }
 }
 
-supergraph().catch((error: unknown) => {
-  process.stderr.write(`Failed to start the supergraph: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runEntryPoint(supergraph);

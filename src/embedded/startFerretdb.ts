@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { ensureFerretdbBinary } from './ferretdbBinary.js';
+import { stopProcess } from './stopProcess.js';
 
 /** A FerretDB process listening on loopback. */
 export interface RunningFerretdb {
@@ -40,7 +41,6 @@ export async function startFerretdb(options: { dataDir: string; port?: number; l
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // If this process dies without stopping it, don't leave a database server running.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -51,11 +51,7 @@ export async function startFerretdb(options: { dataDir: string; port?: number; l
     process: child,
     stop: async () => {
       process.off('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      await stopProcess(child, 5000);
     },
   };
 }

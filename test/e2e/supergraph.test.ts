@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopProcess } from '../../src/embedded/stopProcess.js';
 import { postGraphQL } from '../helpers/subgraph.js';
 
 // `npm run supergraph` as a developer runs it (src/supergraph.ts under tsx), on its own data dir.
@@ -36,13 +37,7 @@ describe('npm run supergraph', () => {
 
   afterAll(async () => {
     // A graceful stop lets it stop its own children (the subgraph and FerretDB) too.
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcess(child, 20_000);
     await rm(dataDir, { recursive: true, force: true });
   });
 
