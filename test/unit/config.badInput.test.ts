@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, loadGatewayConfig } from '../../src/config.js';
+
+const SECRET = 'a-secret-of-at-least-thirty-two-characters';
+
+describe('loadConfig given bad configuration', () => {
+  it('refuses to start in production without token verification keys', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWKS_URL/);
+  });
+
+  it.each([
+    ['both a secret and a JWKS URL', { AUTH_JWT_SECRET: SECRET, AUTH_JWKS_URL: 'https://id.example/jwks.json' }, /not both/],
+    ['a secret shorter than 32 characters', { AUTH_JWT_SECRET: 'short' }, /AUTH_JWT_SECRET must be at least 32 characters/],
+    ['a JWKS URL that is not http(s)', { AUTH_JWKS_URL: 'file:///etc/keys' }, /AUTH_JWKS_URL must be an http\(s\) URL/],
+    ['a port out of range', { PORT: '70000' }, /PORT must be an integer from 0 to 65535, but got: "70000"/],
+    ['a non-numeric timeout', { DB_TIMEOUT_MS: 'soon' }, /DB_TIMEOUT_MS must be an integer/],
+    ['a database name with a dot', { MONGODB_DB: 'consent.prod' }, /MONGODB_DB must be a plain database name/],
+    ['a boolean that is neither true nor false', { SEED_DEMO: 'yes' }, /SEED_DEMO must be true or false, but got: "yes"/],
+  ])('refuses %s, naming the variable', (_name, env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('loadGatewayConfig given bad configuration', () => {
+  it('refuses to start without keys: the gateway has no ephemeral mode', () => {
+    expect(() => loadGatewayConfig({})).toThrow(/The gateway needs AUTH_JWT_SECRET or AUTH_JWKS_URL/);
+  });
+
+  it('refuses a log level the gateway does not know', () => {
+    expect(() => loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, LOG_LEVEL: 'chatty' })).toThrow(/LOG_LEVEL must be debug, info, warn or error/);
+  });
+});
