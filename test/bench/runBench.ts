@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createTokenVerifier } from '../../src/auth/createTokenVerifier.js';
-import { signToken } from '../../src/auth/signToken.js';
 import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFerretdb.js';
 import { createServer, type ConsentServer } from '../../src/server.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { openStore } from '../../src/store/openStore.js';
 import { READ_COMMANDS } from '../helpers/database.js';
+import { seededRandom } from '../helpers/seededRandom.js';
+import { readToken } from '../helpers/tokens.js';
 import type { LoadRequest, LoadResult } from './loadGenerator.js';
 import { MemoryStore } from './MemoryStore.js';
 import { NaiveStore } from './NaiveStore.js';
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
         `${catalog.events} ledger events, ${catalog.stateDocs} projection documents; the busiest artist has ${catalog.maxTrackStatementsPerArtist} tracks with statements\n`,
     );
 
-    const token = await signToken(SECRET, { sub: 'bench', scope: 'consent:read' });
+    const token = await readToken(SECRET, 'bench');
     const verifier = createTokenVerifier({ kind: 'secret', secret: SECRET });
     const logger = pino({ level: 'silent' });
     const stores = {
@@ -131,7 +132,8 @@ async function main(): Promise<void> {
 
     const reads = readCounter(store);
     const rows: Row[] = [];
-    const random = lcg(7);
+    // Deterministic request mix, so runs are comparable.
+    const random = seededRandom(7);
     const entities = (n: number, count: number) =>
       Array.from({ length: count }, () => JSON.stringify({ query: ENTITIES_QUERY, variables: { representations: trackRepresentations(catalog, n, random) } }));
     console.log(`each run: about ${DURATION} s of requests, sized from the latency of one request alone (columns "alone ms", "conns")\n`);
@@ -385,12 +387,6 @@ function printRatios(rows: Row[]): void {
     if (real !== undefined && ceiling !== undefined) parts.push(`real/ceiling = ${(real / ceiling).toFixed(3)}`);
     if (parts.length > 0) console.log(`${workload}: ${parts.join(', ')}`);
   }
-}
-
-// Deterministic request mix, so runs are comparable.
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
 }
 
 // ∞: the percentile falls among requests still unanswered when the run ended.

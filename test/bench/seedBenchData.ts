@@ -1,9 +1,9 @@
 import { PURPOSES, type Purpose } from '../../src/consent/purposes.js';
 import type { Choice, Subject } from '../../src/consent/statement.js';
 import type { Change } from '../../src/consent/validate.js';
-import type { Collections, EventDoc, StateDoc } from '../../src/store/collections.js';
-import { stateFromHead } from '../../src/store/ConsentStore.js';
-import { insertLedger, ledgerDocs, type TimedChange } from '../helpers/seedLedger.js';
+import type { Collections, StateDoc } from '../../src/store/collections.js';
+import { aClearChange, aSetChange } from '../helpers/changes.js';
+import { insertLedgerWithProjection, ledgerDocs, type TimedChange } from '../helpers/seedLedger.js';
 import { seededRandom } from '../helpers/seededRandom.js';
 
 /** Size and shape of the benchmark's data set. */
@@ -50,8 +50,8 @@ const FAR_EXPIRY = Date.parse('2030-01-01T00:00:00Z');
 
 /**
  * Seeds a realistic ledger and projection directly with insertMany: ledger documents from the test
- * helper `ledgerDocs` (hash chains, `state`, `gseq` contiguous from 1), projection documents from
- * `stateFromHead` of each subject's last event.
+ * helper `ledgerDocs` (hash chains, `state`, `gseq` contiguous from 1), projection documents via
+ * `insertLedgerWithProjection` (`stateFromHead` of each subject's last event).
  * Only subjects with statements get projection documents, as the service itself would write them.
  * The collections must be empty (a fresh database) and indexed.
  */
@@ -99,29 +99,21 @@ export async function seedBenchData(collections: Collections, options: BenchData
       const at = new Date(T_START + (changes.length + 1) * 1000);
       const change: Change =
         planned.choice === null
-          ? { kind: 'CLEAR', subject: target, purpose: planned.purpose, idempotencyKey: null }
-          : {
-              kind: 'SET',
-              subject: target,
-              purpose: planned.purpose,
+          ? aClearChange(target.artistId, planned.purpose, target.trackId)
+          : aSetChange(target.artistId, planned.purpose, {
+              trackId: target.trackId,
               choice: planned.choice,
               termsVersion: 'tos-2025-06',
               source: 'bench seed',
               expiresAt: random() < 0.05 ? new Date(FAR_EXPIRY + Math.floor(random() * 1e10)) : null,
-              idempotencyKey: null,
-            };
+            });
       changes.push({ change, actor: `artist-app:${target.artistId}`, at });
     }
   }
   const events = ledgerDocs(changes);
-  const heads = new Map<string, EventDoc>();
-  for (const doc of events) heads.set(doc.subject, doc);
-  const states = [...heads.values()].map(stateFromHead);
-  log(`  inserting ${events.length} ledger events and ${states.length} projection documents…`);
-  await insertLedger(collections, events, BATCH);
-  for (let i = 0; i < states.length; i += BATCH) {
-    await collections.states.insertMany(states.slice(i, i + BATCH), { ordered: false });
-  }
+  // Every subject has at least one change, so it gets one projection document.
+  log(`  inserting ${events.length} ledger events and ${subjects.length} projection documents…`);
+  const states = await insertLedgerWithProjection(collections, events, BATCH);
   return {
     artists,
     tracks,

@@ -5,6 +5,7 @@ import { seedDemo } from '../../src/embedded/seedDemo.js';
 import { CATALOG_SDL } from '../fixtures/catalogSubgraph.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken } from '../helpers/tokens.js';
+import { anArtistRef, aTrackRef } from '../helpers/representations.js';
 
 // The federation contract the gateway relies on: the SDL this subgraph publishes, how `_entities`
 // answers, and that it composes cleanly with the demo catalog.
@@ -24,8 +25,6 @@ const ENTITIES = /* GraphQL */ `
     }
   }`;
 
-const track = (id: string, artistId: string) => ({ __typename: 'Track', id, artist: { id: artistId } });
-const artist = (id: string) => ({ __typename: 'Artist', id });
 
 describe('federation contract of the consent subgraph', () => {
   let subgraph: TestSubgraph;
@@ -53,12 +52,12 @@ describe('federation contract of the consent subgraph', () => {
 
   it('answers _entities in input order, for mixed __typenames and duplicates alike', async () => {
     const reps = [
-      track('track-aurora-2', 'artist-aurora'),
-      artist('artist-basalt'),
-      track('track-aurora-1', 'artist-aurora'),
-      artist('artist-basalt'),
-      track('track-aurora-2', 'artist-aurora'),
-      artist('artist-cinder'),
+      aTrackRef('track-aurora-2', 'artist-aurora'),
+      anArtistRef('artist-basalt'),
+      aTrackRef('track-aurora-1', 'artist-aurora'),
+      anArtistRef('artist-basalt'),
+      aTrackRef('track-aurora-2', 'artist-aurora'),
+      anArtistRef('artist-cinder'),
     ];
     const res = await subgraph.query(ENTITIES, { reps }, reader);
 
@@ -74,7 +73,7 @@ describe('federation contract of the consent subgraph', () => {
   });
 
   it('answers unknown ids with the platform default rather than a null entity (nobody has said anything about them)', async () => {
-    const res = await subgraph.query(ENTITIES, { reps: [artist('artist-nobody-knows'), track('track-nobody-knows', 'artist-nobody-knows')] }, reader);
+    const res = await subgraph.query(ENTITIES, { reps: [anArtistRef('artist-nobody-knows'), aTrackRef('track-nobody-knows', 'artist-nobody-knows')] }, reader);
 
     expect(res.errors).toBeUndefined();
     expect(res.data._entities).toEqual([
@@ -84,7 +83,7 @@ describe('federation contract of the consent subgraph', () => {
   });
 
   it('nulls consent, never the entity, where it cannot answer (no token; database gone)', async () => {
-    const reps = [track('track-aurora-2', 'artist-aurora'), artist('artist-aurora')];
+    const reps = [aTrackRef('track-aurora-2', 'artist-aurora'), anArtistRef('artist-aurora')];
     const anonymous = await subgraph.query(ENTITIES, { reps });
 
     expect(anonymous.data._entities).toEqual([

@@ -3,6 +3,7 @@
 // DENY of AI_TRAINING for the artist through the real ConsentStore, whose projection step is
 // replaced by a SIGKILL of this very process.
 import { openStore } from '../../src/store/openStore.js';
+import { aSetChange } from './changes.js';
 
 const [uri, dbName, artistId] = process.argv.slice(2) as [string, string, string];
 const store = await openStore({ uri, dbName, timeoutMs: 10_000 });
@@ -11,7 +12,7 @@ store.syncProjection = async () => {
   await new Promise(() => {});
 };
 await store.append(
-  { kind: 'SET', subject: { artistId, trackId: null }, purpose: 'AI_TRAINING', choice: 'DENY', termsVersion: 'tos-2', expiresAt: null, source: null, idempotencyKey: null },
+  aSetChange(artistId, 'AI_TRAINING', { choice: 'DENY', termsVersion: 'tos-2', source: null }),
   'crashing-writer',
   new Date(),
 );

@@ -3,6 +3,7 @@ import type { Change } from '../../src/consent/validate.js';
 import type { Collections, EventDoc, StateDoc } from '../../src/store/collections.js';
 import { nextEventDoc, stateFromHead } from '../../src/store/ConsentStore.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
+import { aClearChange, aSetChange } from './changes.js';
 
 /** One change to record, by whom and when. */
 export interface TimedChange {
@@ -42,11 +43,11 @@ export function* syntheticChanges(count: number, options: { artists?: number; tr
   for (let i = 0; i < count; i++) {
     const artistId = `seed-artist-${i % artists}`;
     const slot = Math.floor(i / artists) % (tracks + 1);
-    const subject = { artistId, trackId: slot === 0 ? null : `seed-track-${slot}` };
+    const trackId = slot === 0 ? null : `seed-track-${slot}`;
     const purpose = PURPOSES[(i * 7) % PURPOSES.length]!;
     const change: Change = i % 6 === 5
-      ? { kind: 'CLEAR', subject, purpose, idempotencyKey: null }
-      : { kind: 'SET', subject, purpose, choice: i % 3 === 0 ? 'DENY' : 'ALLOW', termsVersion: 'tos-seed', expiresAt: null, source: 'seed', idempotencyKey: null };
+      ? aClearChange(artistId, purpose, trackId)
+      : aSetChange(artistId, purpose, { trackId, choice: i % 3 === 0 ? 'DENY' : 'ALLOW', termsVersion: 'tos-seed', source: 'seed' });
     yield { change, actor: 'seeder', at: new Date(start + i) };
   }
 }
@@ -61,9 +62,10 @@ export async function insertLedger(collections: Collections, docs: readonly Even
 
 /**
  * Inserts ledger documents and the projection the store would derive from them (each subject's
- * head, via the store's own `stateFromHead`), without one sync round trip per subject.
+ * head, via the store's own `stateFromHead`), without one sync round trip per subject; returns the
+ * projection documents it inserted.
  */
-export async function insertLedgerWithProjection(collections: Collections, docs: readonly EventDoc[], batchSize = 5000): Promise<number> {
+export async function insertLedgerWithProjection(collections: Collections, docs: readonly EventDoc[], batchSize = 5000): Promise<StateDoc[]> {
   await insertLedger(collections, docs, batchSize);
   const heads = new Map<string, EventDoc>();
   for (const doc of docs) if ((heads.get(doc.subject)?.seq ?? 0) < doc.seq) heads.set(doc.subject, doc);
@@ -71,5 +73,5 @@ export async function insertLedgerWithProjection(collections: Collections, docs:
   for (let i = 0; i < states.length; i += batchSize) {
     await collections.states.insertMany(states.slice(i, i + batchSize), { ordered: false });
   }
-  return docs.length;
+  return states;
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countReads } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken } from '../helpers/tokens.js';
+import { anArtistRef, aTrackRef } from '../helpers/representations.js';
 
 const SET = /* GraphQL */ `
   mutation Set($input: SetConsentInput!) { setConsent(input: $input) { event { id seq hash } } }`;
@@ -20,8 +21,6 @@ const HISTORY = /* GraphQL */ `
     pageInfo { hasNextPage endCursor }
   }`;
 
-const artist = (id: string) => ({ __typename: 'Artist', id });
-const track = (id: string, artistId: string) => ({ __typename: 'Track', id, artist: { id: artistId } });
 
 describe('consentHistory', () => {
   let subgraph: TestSubgraph;
@@ -60,7 +59,7 @@ describe('consentHistory', () => {
     let after: string | null = null;
     const pages: boolean[] = [];
     do {
-      const res: any = await subgraph.query(HISTORY, { representations: [artist('a-hist')], first: 2, after }, reader);
+      const res: any = await subgraph.query(HISTORY, { representations: [anArtistRef('a-hist')], first: 2, after }, reader);
       expect(res.errors).toBeUndefined();
       const page = res.data._entities[0].consentHistory;
       seen.push(...page.edges.map((e: any) => e.node));
@@ -75,7 +74,7 @@ describe('consentHistory', () => {
   });
 
   it('shows who, when, what, terms, source and the hash chain of each event', async () => {
-    const res = await subgraph.query(HISTORY, { representations: [artist('a-hist')], first: 10 }, reader);
+    const res = await subgraph.query(HISTORY, { representations: [anArtistRef('a-hist')], first: 10 }, reader);
     const events = res.data._entities[0].consentHistory.edges.map((e: any) => e.node);
     expect(events[3]).toMatchObject({
       seq: 2, kind: 'SET', artistId: 'a-hist', trackId: null, purpose: 'GENERATIVE_AI_TRAINING', choice: 'ALLOW',
@@ -92,16 +91,16 @@ describe('consentHistory', () => {
   });
 
   it('keeps only events about the purpose asked for, with cursors that page within the filter', async () => {
-    const first = await subgraph.query(HISTORY, { representations: [artist('a-hist')], first: 1, purpose: 'AI_TRAINING' }, reader);
+    const first = await subgraph.query(HISTORY, { representations: [anArtistRef('a-hist')], first: 1, purpose: 'AI_TRAINING' }, reader);
     const page1 = first.data._entities[0].consentHistory;
     expect(page1.edges.map((e: any) => e.node.seq)).toEqual([4]);
     expect(page1.pageInfo.hasNextPage).toBe(true);
-    const rest = await subgraph.query(HISTORY, { representations: [artist('a-hist')], first: 10, after: page1.pageInfo.endCursor, purpose: 'AI_TRAINING' }, reader);
+    const rest = await subgraph.query(HISTORY, { representations: [anArtistRef('a-hist')], first: 10, after: page1.pageInfo.endCursor, purpose: 'AI_TRAINING' }, reader);
     expect(rest.data._entities[0].consentHistory.edges.map((e: any) => [e.node.seq, e.node.kind])).toEqual([[3, 'CLEAR'], [1, 'SET']]);
   });
 
   it("lists a track's own events under its real artist only", async () => {
-    const res = await subgraph.query(HISTORY, { representations: [track('t-hist', 'a-hist'), track('t-hist', 'a-other'), track('t-none', 'a-hist')] }, reader);
+    const res = await subgraph.query(HISTORY, { representations: [aTrackRef('t-hist', 'a-hist'), aTrackRef('t-hist', 'a-other'), aTrackRef('t-none', 'a-hist')] }, reader);
     const [real, other, none] = res.data._entities.map((e: any) => e.consentHistory.edges.map((edge: any) => edge.node));
     expect(real.map((e: any) => [e.artistId, e.trackId, e.choice])).toEqual([['a-hist', 't-hist', 'ALLOW']]);
     expect(other.map((e: any) => [e.artistId, e.trackId, e.choice])).toEqual([['a-other', 't-hist', 'DENY']]);
@@ -109,7 +108,7 @@ describe('consentHistory', () => {
   });
 
   it('answers the histories of many entities in one request with one database read', async () => {
-    const representations = [artist('a-hist'), artist('a-other'), track('t-hist', 'a-hist'), ...Array.from({ length: 50 }, (_, i) => track(`t-${i}`, 'a-hist'))];
+    const representations = [anArtistRef('a-hist'), anArtistRef('a-other'), aTrackRef('t-hist', 'a-hist'), ...Array.from({ length: 50 }, (_, i) => aTrackRef(`t-${i}`, 'a-hist'))];
     const { result, reads } = await countReads(subgraph.store, () => subgraph.query(HISTORY, { representations, first: 3 }, reader));
     expect(result.errors).toBeUndefined();
     expect(reads).toBe(1);

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PURPOSES, type Purpose } from '../../src/consent/purposes.js';
 import { createProjectionRepairer } from '../../src/store/createProjectionRepairer.js';
 import { pino } from 'pino';
+import { REF_AI, REF_PARENT } from '../helpers/referencePurposeTree.js';
+import { refOf } from '../helpers/representations.js';
 import { startTestSubgraph, type GraphQLResponse, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken } from '../helpers/tokens.js';
 
@@ -10,17 +12,11 @@ import { adminToken, readToken } from '../helpers/tokens.js';
 // against a pure model of DESIGN §2, written here without the service's code: each subject keeps
 // its latest SET per purpose (a CLEAR removes it); a statement decides until it expires; the track
 // scope is consulted before the artist scope, each from the purpose up through its ancestors; no
-// statement → the opt-in default (AI purposes denied).
+// statement → the opt-in default (AI purposes denied). The purpose tree is the hand-written copy in
+// test/helpers/referencePurposeTree.ts, shared with the unit tests' reference model.
 
 const RUNS = 100;
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
-
-const PARENT_OF: Record<Purpose, Purpose | null> = {
-  AI_TRAINING: null, NON_GENERATIVE_AI_TRAINING: 'AI_TRAINING', GENERATIVE_AI_TRAINING: 'AI_TRAINING',
-  VOICE_REPLICATION: 'GENERATIVE_AI_TRAINING', MUSIC_REPLICATION: 'GENERATIVE_AI_TRAINING', LIKENESS_REPLICATION: 'GENERATIVE_AI_TRAINING',
-  AI_INFERENCE: null, RECOMMENDATION: null, ADVERTISING: null,
-};
-const DENIED_BY_DEFAULT = new Set<Purpose>(['AI_TRAINING', 'NON_GENERATIVE_AI_TRAINING', 'GENERATIVE_AI_TRAINING', 'VOICE_REPLICATION', 'MUSIC_REPLICATION', 'LIKENESS_REPLICATION', 'AI_INFERENCE']);
 
 // Two artists; track t1 exists under both (statements under the wrong artist must never count).
 const SUBJECTS = [
@@ -45,14 +41,14 @@ function modelDecide(model: Model, subject: Subject, purpose: Purpose): ModelDec
     : [['TRACK', keyOf(subject)], ['ARTIST', keyOf({ artistId: subject.artistId, trackId: null })]];
   for (const [scope, key] of scopes) {
     let depth = 0;
-    for (let p: Purpose | null = purpose; p !== null; p = PARENT_OF[p], depth++) {
+    for (let p: Purpose | null = purpose; p !== null; p = REF_PARENT[p], depth++) {
       const s = model.subjects.get(key)?.get(p);
       if (s !== undefined && (s.expiresAt === null || s.expiresAt > model.now)) {
         return { purpose, allowed: s.choice === 'ALLOW', basis: depth === 0 ? 'EXPLICIT' : 'INHERITED', scope, statement: { id: s.id } };
       }
     }
   }
-  return { purpose, allowed: !DENIED_BY_DEFAULT.has(purpose), basis: 'DEFAULT', scope: 'PLATFORM', statement: null };
+  return { purpose, allowed: !REF_AI.has(purpose), basis: 'DEFAULT', scope: 'PLATFORM', statement: null };
 }
 
 const SET = `mutation Set($input: SetConsentInput!) { setConsent(input: $input) { event { id seq } } }`;
@@ -119,10 +115,7 @@ class DecideCommand implements fc.AsyncCommand<Model, Real> {
   constructor(readonly subject: Subject) {}
   check = () => true;
   async run(model: Model, real: Real) {
-    const representation = this.subject.trackId === null
-      ? { __typename: 'Artist', id: this.subject.artistId }
-      : { __typename: 'Track', id: this.subject.trackId, artist: { id: this.subject.artistId } };
-    const res = await real.subgraph.query(DECISIONS, { r: [representation] }, real.reader);
+    const res = await real.subgraph.query(DECISIONS, { r: [refOf(this.subject)] }, real.reader);
     expect(res.errors).toBeUndefined();
     expect(res.data._entities[0].consent.decisions).toEqual(PURPOSES.map((p) => modelDecide(model, this.subject, p)));
   }

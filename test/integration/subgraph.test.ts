@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countReads } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken, writeToken } from '../helpers/tokens.js';
+import { aTrackRef } from '../helpers/representations.js';
 
 const SET = /* GraphQL */ `
   mutation Set($input: SetConsentInput!) {
@@ -25,7 +26,6 @@ const TRACK_ENTITIES = /* GraphQL */ `
     }
   }`;
 
-const track = (id: string, artistId: string) => ({ __typename: 'Track', id, artist: { id: artistId } });
 
 describe('the consent subgraph on a real database', () => {
   let subgraph: TestSubgraph;
@@ -47,7 +47,7 @@ describe('the consent subgraph on a real database', () => {
   });
 
   it('answers the platform default for an artist with no statements', async () => {
-    const res = await subgraph.query(TRACK_ENTITIES, { representations: [track('t-new', 'a-new')] }, reader);
+    const res = await subgraph.query(TRACK_ENTITIES, { representations: [aTrackRef('t-new', 'a-new')] }, reader);
     const decisions = res.data._entities[0].consent.decisions;
     expect(decisions.map((d: any) => d.purpose)).toEqual([
       'AI_TRAINING', 'NON_GENERATIVE_AI_TRAINING', 'GENERATIVE_AI_TRAINING', 'VOICE_REPLICATION',
@@ -98,14 +98,14 @@ describe('the consent subgraph on a real database', () => {
 
   it('ignores statements recorded for a track under another artist id', async () => {
     await subgraph.query(SET, { input: { subject: { artistId: 'a-impostor', trackId: 't-shared' }, purpose: 'AI_TRAINING', choice: 'ALLOW', termsVersion: 'tos-1' } }, admin);
-    const res = await subgraph.query(TRACK_ENTITIES, { representations: [track('t-shared', 'a-real'), track('t-shared', 'a-impostor')] }, reader);
+    const res = await subgraph.query(TRACK_ENTITIES, { representations: [aTrackRef('t-shared', 'a-real'), aTrackRef('t-shared', 'a-impostor')] }, reader);
     const [real, impostor] = res.data._entities;
     expect(real.consent.decisions[0]).toMatchObject({ purpose: 'AI_TRAINING', allowed: false, basis: 'DEFAULT' });
     expect(impostor.consent.decisions[0]).toMatchObject({ purpose: 'AI_TRAINING', allowed: true, basis: 'EXPLICIT', scope: 'TRACK' });
   });
 
   it.each([1, 10, 100, 1000])('answers %i track representations with at most 2 database reads', async (n) => {
-    const representations = Array.from({ length: n }, (_, i) => track(`t-batch-${i}`, `a-batch-${i % 7}`));
+    const representations = Array.from({ length: n }, (_, i) => aTrackRef(`t-batch-${i}`, `a-batch-${i % 7}`));
     const { result, reads } = await countReads(subgraph.store, () => subgraph.query(TRACK_ENTITIES, { representations }, reader));
     expect(result.errors).toBeUndefined();
     expect(result.data._entities).toHaveLength(n);

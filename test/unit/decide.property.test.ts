@@ -5,35 +5,15 @@ import { DEFAULT_POLICY, type Policy } from '../../src/consent/policy.js';
 import { PURPOSES, type Purpose } from '../../src/consent/purposes.js';
 import type { Choice, Statement } from '../../src/consent/statement.js';
 import { aStatement, atOffset } from '../helpers/builders.js';
+import { REF_AI, REF_PARENT } from '../helpers/referencePurposeTree.js';
 
 const RUNS = { numRuns: 500 };
 
 // ---------------------------------------------------------------------------------------------
-// A reference model of DESIGN §2, written independently of src/consent: its own copy of the tree,
-// its own idea of "in force", and a brute-force ranking of every statement instead of a walk.
+// A reference model of DESIGN §2, written independently of src/consent: its own copy of the tree
+// (test/helpers/referencePurposeTree.ts), its own idea of "in force", and a brute-force ranking of
+// every statement instead of a walk.
 // ---------------------------------------------------------------------------------------------
-
-const REF_PARENT: Record<Purpose, Purpose | null> = {
-  AI_TRAINING: null,
-  NON_GENERATIVE_AI_TRAINING: 'AI_TRAINING',
-  GENERATIVE_AI_TRAINING: 'AI_TRAINING',
-  VOICE_REPLICATION: 'GENERATIVE_AI_TRAINING',
-  MUSIC_REPLICATION: 'GENERATIVE_AI_TRAINING',
-  LIKENESS_REPLICATION: 'GENERATIVE_AI_TRAINING',
-  AI_INFERENCE: null,
-  RECOMMENDATION: null,
-  ADVERTISING: null,
-};
-
-const REF_AI = new Set<Purpose>([
-  'AI_TRAINING',
-  'NON_GENERATIVE_AI_TRAINING',
-  'GENERATIVE_AI_TRAINING',
-  'VOICE_REPLICATION',
-  'MUSIC_REPLICATION',
-  'LIKENESS_REPLICATION',
-  'AI_INFERENCE',
-]);
 
 /** How many steps up from `purpose` to reach `about`, or null when `about` does not cover it. */
 function refDistance(about: Purpose, purpose: Purpose): number | null {
