@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { openStore } from '../../src/store/openStore.js';
-import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import { stateFromHead, type ConsentStore } from '../../src/store/ConsentStore.js';
+import type { EventDoc } from '../../src/store/collections.js';
 
 /** The MongoDB-wire server of this test run (FerretDB, or MONGODB_URI). */
 export function mongoUri(): string {
@@ -12,6 +13,14 @@ export function mongoUri(): string {
 export async function aFreshStore(options: { timeoutMs?: number } = {}): Promise<ConsentStore> {
   const dbName = `test_${randomBytes(6).toString('hex')}`;
   return openStore({ uri: mongoUri(), dbName, timeoutMs: options.timeoutMs ?? 5000 });
+}
+
+/**
+ * A second connection to `store`'s database, as another instance of the service would open; at
+ * `uri` when given (a fault proxy, say), else the test run's server. The caller closes it.
+ */
+export async function anotherConnection(store: ConsentStore, options: { uri?: string; timeoutMs?: number } = {}): Promise<ConsentStore> {
+  return openStore({ uri: options.uri ?? mongoUri(), dbName: store.collections.events.dbName, timeoutMs: options.timeoutMs ?? 5000 });
 }
 
 /** Drops the store's database and closes it. */
@@ -34,4 +43,16 @@ export async function countReads<T>(store: ConsentStore, run: () => Promise<T>):
   } finally {
     store.client.off('commandStarted', listener);
   }
+}
+
+/** The last ledger event of the subject `key` (e.g. `artist/a-1`), or null when it has none. */
+export function ledgerHead(store: ConsentStore, key: string): Promise<EventDoc | null> {
+  return store.collections.events.find({ subject: key }).sort({ seq: -1 }).limit(1).next();
+}
+
+/** Whether the projection of the subject `key` is exactly what its ledger head implies; false when the ledger has no event for it. */
+export async function projectionMatchesHead(store: ConsentStore, key: string): Promise<boolean> {
+  const head = await ledgerHead(store, key);
+  const state = await store.collections.states.findOne({ _id: key });
+  return head !== null && JSON.stringify(state) === JSON.stringify(stateFromHead(head));
 }

@@ -1,4 +1,6 @@
 import { createConnection, createServer, type Socket } from 'node:net';
+import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import { aFreshStore, anotherConnection, dropStore, mongoUri } from './database.js';
 
 /**
  * How the proxy treats traffic: pass it through, delay every chunk, reset the connection as soon as
@@ -96,4 +98,41 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A fresh database reached two ways: `direct`ly, and as `store` through `proxy`. */
+export interface StoreBehindFaultProxy {
+  /** A connection that bypasses the proxy, to see what really reached the database. */
+  readonly direct: ConsentStore;
+  readonly proxy: FaultProxy;
+  /** A connection through the proxy, with the deadline given. */
+  readonly store: ConsentStore;
+  /** Closes both connections and the proxy, and drops the database. */
+  close(): Promise<void>;
+}
+
+/** Opens a fresh database behind a fault proxy (passing traffic), its `store` with deadline `timeoutMs`. */
+export async function aStoreBehindFaultProxy(timeoutMs: number): Promise<StoreBehindFaultProxy> {
+  const direct = await aFreshStore();
+  let proxy: FaultProxy | undefined;
+  try {
+    const target = new URL(mongoUri());
+    proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
+    const store = await anotherConnection(direct, { uri: proxy.uri, timeoutMs });
+    const opened = proxy;
+    return {
+      direct,
+      proxy: opened,
+      store,
+      close: async () => {
+        await store.close();
+        await opened.close();
+        await dropStore(direct);
+      },
+    };
+  } catch (error) {
+    await proxy?.close();
+    await dropStore(direct);
+    throw error;
+  }
 }

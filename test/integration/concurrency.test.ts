@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEvent } from '../../src/consent/event.js';
 import { eventFromDoc, stateFromHead } from '../../src/store/ConsentStore.js';
 import type { EventDoc } from '../../src/store/collections.js';
-import { openStore } from '../../src/store/openStore.js';
-import { aFreshStore, dropStore, mongoUri } from '../helpers/database.js';
+import { aFreshStore, anotherConnection, dropStore } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken } from '../helpers/tokens.js';
 
@@ -35,7 +34,7 @@ describe('concurrent writers through the HTTP API of two instances', () => {
   beforeAll(async () => {
     // Deadlines long enough for a database that 50 writers keep busy: this is about ordering.
     subgraph = await startTestSubgraph({ store: await aFreshStore({ timeoutMs: 60_000 }) });
-    replica = await startTestSubgraph({ store: await openStore({ uri: mongoUri(), dbName: subgraph.store.collections.events.dbName, timeoutMs: 60_000 }) });
+    replica = await startTestSubgraph({ store: await anotherConnection(subgraph.store, { timeoutMs: 60_000 }) });
     admin = await adminToken();
     reader = await readToken();
   });

@@ -3,11 +3,11 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Change } from '../../src/consent/validate.js';
 import { createProjectionRepairer, type ProjectionRepairer } from '../../src/store/createProjectionRepairer.js';
-import { nextEventDoc, stateFromHead, type ConsentStore } from '../../src/store/ConsentStore.js';
-import { openStore } from '../../src/store/openStore.js';
+import { nextEventDoc, type ConsentStore } from '../../src/store/ConsentStore.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
 import { capturedLogger } from '../helpers/capturedLogger.js';
-import { mongoUri } from '../helpers/database.js';
+import { aClearChange } from '../helpers/changes.js';
+import { anotherConnection, ledgerHead, mongoUri, projectionMatchesHead } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken } from '../helpers/tokens.js';
 
@@ -23,7 +23,7 @@ const SET = /* GraphQL */ `
 async function crashAfterLedgerInsert(store: ConsentStore, change: Change): Promise<void> {
   const key = subjectKey(change.subject);
   const [head, last] = await Promise.all([
-    store.collections.events.find({ subject: key }).sort({ seq: -1 }).limit(1).next(),
+    ledgerHead(store, key),
     store.collections.events.find({}).sort({ gseq: -1 }).limit(1).next(),
   ]);
   await store.collections.events.insertOne(nextEventDoc(change, key, 'crashed-writer', new Date(), head, last?.gseq ?? 0, null));
@@ -36,8 +36,6 @@ function runCrashingWriter(store: ConsentStore, artistId: string): Promise<NodeJ
   return new Promise((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
 }
 
-const clear = (artistId: string): Change => ({ kind: 'CLEAR', subject: { artistId, trackId: null }, purpose: 'AI_TRAINING', idempotencyKey: null });
-
 describe('a writer killed between the ledger insert and the projection update', () => {
   let subgraph: TestSubgraph;
   let reader: string;
@@ -46,12 +44,6 @@ describe('a writer killed between the ledger insert and the projection update', 
 
   const decision = async (artistId: string) =>
     (await subgraph.query(DECISION, { representations: [{ __typename: 'Artist', id: artistId }] }, reader)).data._entities[0].consent.decision;
-  const projectionMatchesHead = async (artistId: string) => {
-    const key = `artist/${artistId}`;
-    const head = await subgraph.store.collections.events.find({ subject: key }).sort({ seq: -1 }).limit(1).next();
-    const state = await subgraph.store.collections.states.findOne({ _id: key });
-    return head !== null && JSON.stringify(state) === JSON.stringify(stateFromHead(head));
-  };
 
   beforeAll(async () => {
     subgraph = await startTestSubgraph();
@@ -74,11 +66,11 @@ describe('a writer killed between the ledger insert and the projection update', 
 
     // A real process, killed with SIGKILL right after its ledger insert.
     expect(await runCrashingWriter(subgraph.store, 'a-live')).toBe('SIGKILL');
-    const head = await subgraph.store.collections.events.find({ subject: 'artist/a-live' }).sort({ seq: -1 }).limit(1).next();
+    const head = await ledgerHead(subgraph.store, 'artist/a-live');
     expect(head).toMatchObject({ seq: 2, actor: 'crashing-writer', choice: 'DENY' });
 
     await expect.poll(() => decision('a-live'), { timeout: 5000, interval: 50 }).toEqual({ allowed: false, basis: 'INHERITED' });
-    expect(await projectionMatchesHead('a-live')).toBe(true);
+    expect(await projectionMatchesHead(subgraph.store, 'artist/a-live')).toBe(true);
     // The sweep logs only keys whose projection it found behind: the dead writer's.
     expect(lines.find((l) => l.msg === 'repaired projections behind the ledger')).toMatchObject({ level: 40, repaired: ['artist/a-live'] });
     await repairer.stop();
@@ -87,18 +79,18 @@ describe('a writer killed between the ledger insert and the projection update', 
   it('is repaired by the start-up sweep of a restarted service before it serves', async () => {
     const allow = { subject: { artistId: 'a-restart' }, purpose: 'AI_TRAINING', choice: 'ALLOW', termsVersion: 'tos-1' };
     expect((await subgraph.query(SET, { input: allow }, admin)).errors).toBeUndefined();
-    await crashAfterLedgerInsert(subgraph.store, clear('a-restart'));
+    await crashAfterLedgerInsert(subgraph.store, aClearChange('a-restart', 'AI_TRAINING'));
     expect(await runCrashingWriter(subgraph.store, 'a-restart')).toBe('SIGKILL');
-    expect(await projectionMatchesHead('a-restart')).toBe(false);
+    expect(await projectionMatchesHead(subgraph.store, 'artist/a-restart')).toBe(false);
     expect(await decision('a-restart')).toEqual({ allowed: true, basis: 'INHERITED' });
 
     // The "restarted" service: a new connection and a new repairer whose first sweep covers the whole ledger.
-    const restarted = await openStore({ uri: mongoUri(), dbName: subgraph.store.collections.events.dbName, timeoutMs: 5000 });
+    const restarted = await anotherConnection(subgraph.store);
     try {
       const repairer = createProjectionRepairer({ store: restarted, logger: pino({ level: 'silent' }), intervalMs: 60_000 });
       repairers.push(repairer);
       await repairer.start();
-      expect(await projectionMatchesHead('a-restart')).toBe(true);
+      expect(await projectionMatchesHead(subgraph.store, 'artist/a-restart')).toBe(true);
       expect(await decision('a-restart')).toEqual({ allowed: false, basis: 'INHERITED' });
     } finally {
       await restarted.close();
@@ -107,7 +99,7 @@ describe('a writer killed between the ledger insert and the projection update', 
 
   it('logs a failed sweep and resolves instead of throwing', async () => {
     const { logger, lines } = capturedLogger();
-    const broken = await openStore({ uri: mongoUri(), dbName: subgraph.store.collections.events.dbName, timeoutMs: 5000 });
+    const broken = await anotherConnection(subgraph.store);
     const repairer = createProjectionRepairer({ store: broken, logger, intervalMs: 100 });
     await broken.close();
     expect(await repairer.sweep()).toEqual([]);

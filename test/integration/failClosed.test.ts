@@ -7,8 +7,7 @@ import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFer
 import { openStore } from '../../src/store/openStore.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { assertNoLeak } from '../helpers/assertNoLeak.js';
-import { aFreshStore, dropStore, mongoUri } from '../helpers/database.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/faultProxy.js';
+import { aStoreBehindFaultProxy, type StoreBehindFaultProxy } from '../helpers/faultProxy.js';
 import { startTestSubgraph, type GraphQLResponse, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken } from '../helpers/tokens.js';
 
@@ -127,34 +126,27 @@ describe('with its database stopped and restarted', () => {
 });
 
 describe('behind a faulty network link to the database', () => {
-  let direct: ConsentStore;
-  let proxy: FaultProxy;
-  let store: ConsentStore;
+  let link: StoreBehindFaultProxy;
   let subgraph: TestSubgraph;
   let reader: string;
   let admin: string;
 
   beforeAll(async () => {
-    direct = await aFreshStore();
-    const target = new URL(mongoUri());
-    proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
-    store = await openStore({ uri: proxy.uri, dbName: direct.collections.events.dbName, timeoutMs: DB_TIMEOUT_MS });
-    subgraph = await startTestSubgraph({ store });
+    link = await aStoreBehindFaultProxy(DB_TIMEOUT_MS);
+    subgraph = await startTestSubgraph({ store: link.store });
     reader = await readToken();
     admin = await adminToken();
     expect((await subgraph.query(SET, allowAll('a-open'), admin)).errors).toBeUndefined();
   });
   afterAll(async () => {
     await subgraph?.stop();
-    await store?.close();
-    await proxy?.close();
-    await dropStore(direct);
+    await link?.close();
   });
 
   it('answers correctly through added latency below the deadline', async () => {
-    proxy.setMode({ kind: 'latency', ms: 150 });
+    link.proxy.setMode({ kind: 'latency', ms: 150 });
     const { res, ms } = await timed(() => subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader));
-    proxy.setMode({ kind: 'pass' });
+    link.proxy.setMode({ kind: 'pass' });
     expect(res.errors).toBeUndefined();
     expect(res.data._entities[0].consent.decision).toEqual({ allowed: true, basis: 'INHERITED' });
     expect(ms).toBeGreaterThanOrEqual(150);
@@ -165,7 +157,7 @@ describe('behind a faulty network link to the database', () => {
     ['a blackholed link', { kind: 'blackhole' }],
     ['connections reset mid-reply', { kind: 'resetOnReply' }],
   ] as const)('fails closed within 2.5 s per query through %s', async (_name, mode) => {
-    proxy.setMode(mode);
+    link.proxy.setMode(mode);
     try {
       for (let i = 0; i < 3; i++) {
         const { res, ms } = await timed(() => subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader));
@@ -173,14 +165,14 @@ describe('behind a faulty network link to the database', () => {
         expectFailedClosed(res);
       }
     } finally {
-      proxy.setMode({ kind: 'pass' });
-      proxy.dropConnections();
+      link.proxy.setMode({ kind: 'pass' });
+      link.proxy.dropConnections();
     }
     await expect.poll(async () => (await subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader)).errors, { timeout: 10_000, interval: 200 }).toBeUndefined();
   });
 
   it('fails a write through a blackholed link with SERVICE_UNAVAILABLE within two driver deadlines', async () => {
-    proxy.setMode({ kind: 'blackhole' });
+    link.proxy.setMode({ kind: 'blackhole' });
     try {
       const { res, ms } = await timed(() => subgraph.query(SET, allowAll('a-blackholed'), admin));
       // A write is several commands, each bounded by DB_TIMEOUT_MS and retried once by the driver.
@@ -188,30 +180,30 @@ describe('behind a faulty network link to the database', () => {
       expect(res.data).toBeNull();
       expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     } finally {
-      proxy.setMode({ kind: 'pass' });
-      proxy.dropConnections();
+      link.proxy.setMode({ kind: 'pass' });
+      link.proxy.dropConnections();
     }
   });
 
   it('records exactly one ledger event for a write cut off mid-flight and retried with the same idempotency key', async () => {
     const variables = allowAll('a-cut', 'cut-1');
-    const resetsBefore = proxy.resets;
+    const resetsBefore = link.proxy.resets;
     // The insert reaches the database; its reply never reaches the service.
-    proxy.setMode({ kind: 'resetOnReply', when: (request) => request.includes('insert') && request.includes('consent_events') });
+    link.proxy.setMode({ kind: 'resetOnReply', when: (request) => request.includes('insert') && request.includes('consent_events') });
     const cut = await subgraph.query(SET, variables, admin);
-    proxy.setMode({ kind: 'pass' });
-    expect(proxy.resets).toBeGreaterThan(resetsBefore);
+    link.proxy.setMode({ kind: 'pass' });
+    expect(link.proxy.resets).toBeGreaterThan(resetsBefore);
     expect(cut.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     assertNoLeak(cut);
     // The cut-off insert did land: the ledger has the event although the service never saw the reply.
-    expect(await direct.collections.events.countDocuments({ artistId: 'a-cut' })).toBe(1);
+    expect(await link.direct.collections.events.countDocuments({ artistId: 'a-cut' })).toBe(1);
 
     const retried = await subgraph.query(SET, variables, admin);
     expect(retried.errors).toBeUndefined();
     expect(retried.data.setConsent.decision).toEqual({ allowed: true, basis: 'EXPLICIT' });
-    const events = await direct.collections.events.find({ artistId: 'a-cut' }).toArray();
+    const events = await link.direct.collections.events.find({ artistId: 'a-cut' }).toArray();
     expect(events).toHaveLength(1);
     expect(retried.data.setConsent.event.id).toBe(events[0]!._id);
-    expect((await store.collections.states.findOne({ _id: 'artist/a-cut' }))?.seq).toBe(1);
+    expect((await link.store.collections.states.findOne({ _id: 'artist/a-cut' }))?.seq).toBe(1);
   });
 });

@@ -1,19 +1,16 @@
 import { createServer as createHttpServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier } from '../../src/auth/createTokenVerifier.js';
 import { loadConfig } from '../../src/config.js';
 import { createMetrics, type Metrics } from '../../src/observability/createMetrics.js';
 import { startTracing } from '../../src/observability/startTracing.js';
-import { createServer, type ConsentServer } from '../../src/server.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
-import { openStore } from '../../src/store/openStore.js';
 import { assertNoLeak } from '../helpers/assertNoLeak.js';
 import { capturedLogger } from '../helpers/capturedLogger.js';
-import { aFreshStore, dropStore, mongoUri } from '../helpers/database.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/faultProxy.js';
-import { postGraphQL } from '../helpers/subgraph.js';
-import { adminToken, readToken, TEST_SECRET } from '../helpers/tokens.js';
+import { aFreshStore, dropStore } from '../helpers/database.js';
+import { aStoreBehindFaultProxy, type StoreBehindFaultProxy } from '../helpers/faultProxy.js';
+import { postGraphQL, startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
+import { adminToken, readToken } from '../helpers/tokens.js';
 
 const DECISIONS = /* GraphQL */ `
   query Decisions($representations: [_Any!]!) {
@@ -26,12 +23,10 @@ const SET = /* GraphQL */ `
 
 const tracks = (n: number) => Array.from({ length: n }, (_, i) => ({ __typename: 'Track', id: `t-${i}`, artist: { id: `a-${i % 3}` } }));
 
-/** A server built as main.ts builds it, with a logger whose JSON lines the test reads. */
-async function startServer(store: ConsentStore, metrics: Metrics) {
+/** A subgraph on `store` with a logger whose JSON lines the test reads. */
+async function startServer(store: ConsentStore, metrics: Metrics): Promise<TestSubgraph & { lines: Array<Record<string, unknown>> }> {
   const { logger, lines } = capturedLogger();
-  const server = await createServer({ store, metrics, verifier: createTokenVerifier({ kind: 'secret', secret: TEST_SECRET }), logger });
-  const url = await server.listen(0, '127.0.0.1');
-  return { server, url, lines };
+  return { ...(await startTestSubgraph({ store, metrics, logger })), lines };
 }
 
 // Reads one sample's value from Prometheus text, e.g. sample(text, 'x_count', { a: 'b' }).
@@ -47,7 +42,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 describe('observability', () => {
   let store: ConsentStore;
   let metrics: Metrics;
-  let running: { server: ConsentServer; url: string; lines: Array<Record<string, unknown>> };
+  let running: TestSubgraph & { lines: Array<Record<string, unknown>> };
   let reader: string;
 
   beforeAll(async () => {
@@ -59,7 +54,7 @@ describe('observability', () => {
     expect(set.errors).toBeUndefined();
   });
   afterAll(async () => {
-    await running?.server.stop();
+    await running?.stop();
     await dropStore(store);
   });
 
@@ -141,7 +136,7 @@ describe('observability', () => {
       const logged = broken.lines.find((l) => l.msg === 'unexpected error');
       expect(logged).toMatchObject({ level: 50, requestId: 'req-broken-1', err: { message: expect.stringContaining('db-7.internal') } });
     } finally {
-      await broken.server.stop();
+      await broken.stop();
     }
   });
 
@@ -201,31 +196,24 @@ describe('observability', () => {
 });
 
 describe('graceful shutdown', () => {
-  let direct: ConsentStore;
-  let proxy: FaultProxy;
-  let slowStore: ConsentStore;
+  let link: StoreBehindFaultProxy;
 
   beforeAll(async () => {
-    direct = await aFreshStore();
-    const target = new URL(mongoUri());
-    proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
-    slowStore = await openStore({ uri: proxy.uri, dbName: direct.collections.events.dbName, timeoutMs: 5000 });
+    link = await aStoreBehindFaultProxy(5000);
   });
   afterAll(async () => {
-    await slowStore?.close();
-    await proxy?.close();
-    await dropStore(direct);
+    await link?.close();
   });
 
   it('lets an in-flight request finish while refusing new connections', async () => {
-    const { server, url } = await startServer(slowStore, createMetrics());
+    const { stop, url } = await startServer(link.store, createMetrics());
     const reader = await readToken();
-    proxy.setMode({ kind: 'latency', ms: 500 });
+    link.proxy.setMode({ kind: 'latency', ms: 500 });
     const started = performance.now();
     const inFlight = postGraphQL(url, DECISIONS, { representations: tracks(3) }, reader);
     await new Promise((r) => setTimeout(r, 300));
 
-    const stopped = server.stop();
+    const stopped = stop();
     const refused = await new Promise<string>((resolve) => {
       const req = request(new URL('/health/live', url), { agent: false }, (res) => resolve(`answered ${res.statusCode}`));
       req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
@@ -239,6 +227,6 @@ describe('graceful shutdown', () => {
     expect(res.data._entities[0].consent.decision).toEqual({ allowed: false, basis: 'DEFAULT' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
     await stopped;
-    proxy.setMode({ kind: 'pass' });
+    link.proxy.setMode({ kind: 'pass' });
   });
 });
