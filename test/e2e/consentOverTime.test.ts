@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG_SDL, startCatalogSubgraph, type CatalogSubgraph } from '../fixtures/catalogSubgraph.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { postGraphQL, startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
+import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
+import { postGraphQL } from '../helpers/subgraph.js';
 import { adminToken, readToken, TEST_SECRET } from '../helpers/tokens.js';
 
 // History, point in time, feed, bulk decisions and listing as a client sees them through Hive
@@ -11,35 +10,27 @@ const SET = /* GraphQL */ `
   mutation Set($input: SetConsentInput!) { setConsent(input: $input) { revision event { id at } } }`;
 
 describe('consent over time through a real gateway', () => {
-  let subgraph: TestSubgraph;
-  let catalog: CatalogSubgraph;
-  let gateway: RunningGateway;
+  let supergraph: RunningSupergraph;
   let reader: string;
   let admin: string;
   let beforeWithdrawal: string;
   const revisions: string[] = [];
 
-  const query = (q: string, variables: Record<string, unknown> = {}, token = reader) => postGraphQL(gateway.url, q, variables, token);
+  const query = (q: string, variables: Record<string, unknown> = {}, token = reader) => postGraphQL(supergraph.url, q, variables, token);
 
   beforeAll(async () => {
-    subgraph = await startTestSubgraph();
-    catalog = await startCatalogSubgraph({
-      artists: [
-        { id: 'ot-ada', name: 'Ada' },
-        { id: 'ot-bo', name: 'Bo' },
-        { id: 'ot-cy', name: 'Cy' },
-      ],
-      tracks: [
-        { id: 'ot-ada-1', title: 'Ada One', artistId: 'ot-ada' },
-        { id: 'ot-bo-1', title: 'Bo One', artistId: 'ot-bo' },
-      ],
-    });
-    gateway = await startGateway({
-      jwtSecret: TEST_SECRET,
-      subgraphs: [
-        { name: 'catalog', url: catalog.url, sdl: CATALOG_SDL },
-        { name: 'consent', url: subgraph.url, sdl: subgraph.sdl },
-      ],
+    supergraph = await startSupergraph({
+      catalog: {
+        artists: [
+          { id: 'ot-ada', name: 'Ada' },
+          { id: 'ot-bo', name: 'Bo' },
+          { id: 'ot-cy', name: 'Cy' },
+        ],
+        tracks: [
+          { id: 'ot-ada-1', title: 'Ada One', artistId: 'ot-ada' },
+          { id: 'ot-bo-1', title: 'Bo One', artistId: 'ot-bo' },
+        ],
+      },
     });
     reader = await readToken(TEST_SECRET, 'training-pipeline');
     admin = await adminToken(TEST_SECRET, 'support');
@@ -57,9 +48,7 @@ describe('consent over time through a real gateway', () => {
   });
 
   afterAll(async () => {
-    await gateway?.stop();
-    await catalog?.stop();
-    await subgraph?.stop();
+    await supergraph?.stop();
   });
 
   it('lists the allowing artists with their catalog names joined', async () => {
@@ -117,7 +106,7 @@ describe('consent over time through a real gateway', () => {
   });
 
   it('refuses the new read fields without a token at the gateway', async () => {
-    const res = await postGraphQL(gateway.url, `{ consentChanges { edges { cursor } } }`);
+    const res = await postGraphQL(supergraph.url, `{ consentChanges { edges { cursor } } }`);
     expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG_SDL, startCatalogSubgraph, type CatalogSubgraph } from '../fixtures/catalogSubgraph.js';
 import { countReads } from '../helpers/database.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { postGraphQL, startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
+import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
+import { postGraphQL } from '../helpers/subgraph.js';
 import { readToken, TEST_SECRET, writeToken } from '../helpers/tokens.js';
 
 // The scenario of the consent subgraph issue, run through Hive Gateway as a client would: the
@@ -42,14 +41,12 @@ type Decision = { purpose: string; allowed: boolean; basis: string; scope: strin
 const byPurpose = (decisions: Decision[]) => Object.fromEntries(decisions.map((d) => [d.purpose, d]));
 
 describe('the consent scenario through a real gateway', () => {
-  let subgraph: TestSubgraph;
-  let catalog: CatalogSubgraph;
-  let gateway: RunningGateway;
+  let supergraph: RunningSupergraph;
   let reader: string;
   let artistApp: string;
   let otherArtistApp: string;
 
-  const query = (q: string, variables: Record<string, unknown>, token?: string) => postGraphQL(gateway.url, q, variables, token);
+  const query = (q: string, variables: Record<string, unknown>, token?: string) => postGraphQL(supergraph.url, q, variables, token);
   const trackDecisions = async (ids: string[]) => {
     const res = await query(TRACK_DECISIONS, { ids }, reader);
     expect(res.errors).toBeUndefined();
@@ -58,23 +55,17 @@ describe('the consent scenario through a real gateway', () => {
   const set = (input: Record<string, unknown>, token = artistApp) => query(SET, { input: { termsVersion: 'tos-2026-11', ...input } }, token);
 
   beforeAll(async () => {
-    subgraph = await startTestSubgraph();
-    catalog = await startCatalogSubgraph({
-      artists: [
-        { id: ARTIST, name: 'Nova' },
-        { id: OTHER_ARTIST, name: 'Orbit' },
-      ],
-      tracks: [
-        ...TRACKS.map((id, i) => ({ id, title: `Nova ${i + 1}`, artistId: ARTIST })),
-        ...Array.from({ length: BULK }, (_, i) => ({ id: `bulk-${i}`, title: `Bulk ${i}`, artistId: i % 2 ? ARTIST : OTHER_ARTIST })),
-      ],
-    });
-    gateway = await startGateway({
-      jwtSecret: TEST_SECRET,
-      subgraphs: [
-        { name: 'catalog', url: catalog.url, sdl: CATALOG_SDL },
-        { name: 'consent', url: subgraph.url, sdl: subgraph.sdl },
-      ],
+    supergraph = await startSupergraph({
+      catalog: {
+        artists: [
+          { id: ARTIST, name: 'Nova' },
+          { id: OTHER_ARTIST, name: 'Orbit' },
+        ],
+        tracks: [
+          ...TRACKS.map((id, i) => ({ id, title: `Nova ${i + 1}`, artistId: ARTIST })),
+          ...Array.from({ length: BULK }, (_, i) => ({ id: `bulk-${i}`, title: `Bulk ${i}`, artistId: i % 2 ? ARTIST : OTHER_ARTIST })),
+        ],
+      },
     });
     reader = await readToken(TEST_SECRET, 'recommendations-service');
     artistApp = await writeToken(TEST_SECRET, [ARTIST], 'nova-app-user');
@@ -82,9 +73,7 @@ describe('the consent scenario through a real gateway', () => {
   });
 
   afterAll(async () => {
-    await gateway?.stop();
-    await catalog?.stop();
-    await subgraph?.stop();
+    await supergraph?.stop();
   });
 
   it('answers the platform default for a new artist: AI denied, recommendation and advertising allowed', async () => {
@@ -137,17 +126,17 @@ describe('the consent scenario through a real gateway', () => {
   });
 
   it('refuses an expiry in the past with BAD_USER_INPUT and writes nothing', async () => {
-    const before = await subgraph.store.collections.events.countDocuments({});
+    const before = await supergraph.subgraph.store.collections.events.countDocuments({});
     const res = await set({ subject: { artistId: ARTIST }, purpose: 'AI_INFERENCE', choice: 'ALLOW', expiresAt: '2020-01-01T00:00:00Z' });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(await subgraph.store.collections.events.countDocuments({})).toBe(before);
+    expect(await supergraph.subgraph.store.collections.events.countDocuments({})).toBe(before);
   });
 
   it("refuses another artist's token with FORBIDDEN and leaves the ledger untouched", async () => {
-    const before = await subgraph.store.collections.events.countDocuments({});
+    const before = await supergraph.subgraph.store.collections.events.countDocuments({});
     const res = await set({ subject: { artistId: ARTIST }, purpose: 'AI_TRAINING', choice: 'ALLOW' }, otherArtistApp);
     expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    expect(await subgraph.store.collections.events.countDocuments({})).toBe(before);
+    expect(await supergraph.subgraph.store.collections.events.countDocuments({})).toBe(before);
   });
 
   it('gives UNAUTHENTICATED on consent without a token while catalog fields still resolve', async () => {
@@ -159,7 +148,7 @@ describe('the consent scenario through a real gateway', () => {
 
   it(`answers ${BULK} tracks with correct decisions in at most 2 database reads`, async () => {
     const ids = Array.from({ length: BULK }, (_, i) => `bulk-${i}`);
-    const { result, reads } = await countReads(subgraph.store, () => query(TRACK_DECISIONS, { ids }, reader));
+    const { result, reads } = await countReads(supergraph.subgraph.store, () => query(TRACK_DECISIONS, { ids }, reader));
     expect(result.errors).toBeUndefined();
     expect(result.data.tracks).toHaveLength(BULK);
     result.data.tracks.forEach((t: { id: string; artist: { id: string }; consent: { decisions: Decision[] } }, i: number) => {

@@ -6,6 +6,7 @@ import { GraphQLError, parse } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CATALOG_SDL, startCatalogSubgraph, type CatalogSubgraph, type CatalogTrack } from '../fixtures/catalogSubgraph.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { postGraphQL } from '../helpers/subgraph.js';
 import { readToken, signToken } from '../helpers/tokens.js';
 
 // Proves the e2e harness (catalog fixture + Hive Gateway + auth plugins) with a stand-in for the
@@ -79,20 +80,6 @@ async function startStandIn() {
   return { url, calls, stop: () => server.stop() };
 }
 
-interface GraphQLResponse {
-  status: number;
-  data?: Record<string, any> | null;
-  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
-}
-
-/** POSTs `query` to the gateway, with `Authorization` set verbatim when given. */
-async function post(url: string, query: string, authorization?: string): Promise<GraphQLResponse> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-  if (authorization !== undefined) headers['authorization'] = authorization;
-  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query }) });
-  return { status: res.status, ...((await res.json()) as Omit<GraphQLResponse, 'status'>) };
-}
-
 const bearer = (token: string) => `Bearer ${token}`;
 
 const bulkTracks: CatalogTrack[] = Array.from({ length: BULK_TRACKS }, (_, i) => ({
@@ -143,7 +130,7 @@ describe('e2e harness: Hive Gateway + catalog fixture + stand-in consent subgrap
 
   it('serves catalog fields to an anonymous caller', async () => {
     const before = catalog.requestCount();
-    const res = await post(gateway.url, '{ track(id: "t1") { id title artist { id name } } }');
+    const res = await postGraphQL(gateway.url, '{ track(id: "t1") { id title artist { id name } } }');
 
     expect(res.status).toBe(200);
     expect(res.errors).toBeUndefined();
@@ -152,7 +139,7 @@ describe('e2e harness: Hive Gateway + catalog fixture + stand-in consent subgrap
   });
 
   it('refuses consent without a token at the gateway with UNAUTHENTICATED, still resolving catalog fields', async () => {
-    const res = await post(gateway.url, '{ track(id: "t1") { id title consent artist { name consent } } }');
+    const res = await postGraphQL(gateway.url, '{ track(id: "t1") { id title consent artist { name consent } } }');
 
     expect(res.status).toBe(200);
     expect(res.data).toEqual({ track: { id: 't1', title: 'First', consent: null, artist: { name: 'Ada', consent: null } } });
@@ -164,7 +151,7 @@ describe('e2e harness: Hive Gateway + catalog fixture + stand-in consent subgrap
   });
 
   it('resolves consent with a read token, passing artist { id } through @requires and the bearer token', async () => {
-    const res = await post(gateway.url, '{ track(id: "t1") { consent artist { consent } } }', bearer(reader));
+    const res = await postGraphQL(gateway.url, '{ track(id: "t1") { consent artist { consent } } }', {}, reader);
 
     expect(res.errors).toBeUndefined();
     expect(res.data).toEqual({ track: { consent: 'track t1 by a1', artist: { consent: 'artist a1' } } });
@@ -175,7 +162,7 @@ describe('e2e harness: Hive Gateway + catalog fixture + stand-in consent subgrap
 
   it('refuses consent at the gateway with FORBIDDEN for a token without consent:read', async () => {
     const other = await signToken(SECRET, { sub: 'ads', scope: 'catalog:read consent:write', artist_ids: ['a1'] });
-    const res = await post(gateway.url, '{ track(id: "t1") { title consent } }', bearer(other));
+    const res = await postGraphQL(gateway.url, '{ track(id: "t1") { title consent } }', {}, other);
 
     expect(res.data).toEqual({ track: { title: 'First', consent: null } });
     expect(res.errors).toEqual([
@@ -187,7 +174,7 @@ describe('e2e harness: Hive Gateway + catalog fixture + stand-in consent subgrap
   it('rejects the whole request with UNAUTHENTICATED (HTTP 401) for a badly signed or malformed token', async () => {
     const forged = await signToken('some-other-secret-of-32-bytes-or-more', { sub: 'x', scope: 'consent:read' });
     for (const authorization of [bearer(forged), bearer('not-a-jwt'), 'Basic dXNlcjpwdw==']) {
-      const res = await post(gateway.url, '{ track(id: "t1") { id } }', authorization);
+      const res = await postGraphQL(gateway.url, '{ track(id: "t1") { id } }', {}, undefined, { headers: { authorization } });
 
       expect(res.status).toBe(401);
       expect(res.data).toBeUndefined();
@@ -196,7 +183,7 @@ describe('e2e harness: Hive Gateway + catalog fixture + stand-in consent subgrap
   });
 
   it('passes client-facing subgraph error codes through and masks all other subgraph errors', async () => {
-    const res = await post(gateway.url, '{ artists { id consent } }', bearer(reader));
+    const res = await postGraphQL(gateway.url, '{ artists { id consent } }', {}, reader);
 
     expect(res.data?.['artists']).toEqual([
       { id: 'a1', consent: 'artist a1' },
@@ -214,7 +201,7 @@ describe('e2e harness: Hive Gateway + catalog fixture + stand-in consent subgrap
 
   it(`sends ${BULK_TRACKS} tracks' consent to the consent subgraph as one _entities call`, async () => {
     const ids = JSON.stringify(bulkTracks.map((t) => t.id));
-    const res = await post(gateway.url, `{ tracks(ids: ${ids}) { id consent } }`, bearer(reader));
+    const res = await postGraphQL(gateway.url, `{ tracks(ids: ${ids}) { id consent } }`, {}, reader);
 
     expect(res.errors).toBeUndefined();
     expect(res.data?.['tracks']).toHaveLength(BULK_TRACKS);

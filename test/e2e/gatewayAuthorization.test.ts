@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/embedded/seedDemo.js';
-import { CATALOG_SDL, DEMO_CATALOG, startCatalogSubgraph, type CatalogSubgraph } from '../fixtures/catalogSubgraph.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { postGraphQL, startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
+import { DEMO_CATALOG } from '../fixtures/catalogSubgraph.js';
+import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
+import { postGraphQL } from '../helpers/subgraph.js';
 import { readToken, signToken, TEST_SECRET, writeToken } from '../helpers/tokens.js';
 
 // The gateway enforces @requiresScopes from the supergraph: a refused consent field is never sent
@@ -46,30 +46,20 @@ const SET_CONSENT = /* GraphQL */ `
   }`;
 
 describe('authorization enforced by Hive Gateway before the consent subgraph is called', () => {
-  let subgraph: TestSubgraph;
+  let supergraph: RunningSupergraph;
   let recorder: Awaited<ReturnType<typeof startRecorder>>;
-  let catalog: CatalogSubgraph;
-  let gateway: RunningGateway;
 
   beforeAll(async () => {
-    subgraph = await startTestSubgraph();
-    await seedDemo(subgraph.store);
-    recorder = await startRecorder(subgraph.url);
-    catalog = await startCatalogSubgraph(DEMO_CATALOG);
-    gateway = await startGateway({
-      jwtSecret: TEST_SECRET,
-      subgraphs: [
-        { name: 'catalog', url: catalog.url, sdl: CATALOG_SDL },
-        { name: 'consent', url: recorder.url, sdl: subgraph.sdl },
-      ],
+    supergraph = await startSupergraph({
+      catalog: DEMO_CATALOG,
+      consentUrl: async (subgraphUrl) => (recorder = await startRecorder(subgraphUrl)).url,
     });
+    await seedDemo(supergraph.subgraph.store);
   });
 
   afterAll(async () => {
-    await gateway?.stop();
-    await catalog?.stop();
+    await supergraph?.stop();
     await recorder?.close();
-    await subgraph?.stop();
   });
 
   beforeEach(() => {
@@ -77,8 +67,8 @@ describe('authorization enforced by Hive Gateway before the consent subgraph is 
   });
 
   it('refuses consent without a token with UNAUTHENTICATED and never calls the consent subgraph, while catalog fields resolve', async () => {
-    const catalogCalls = catalog.requestCount();
-    const res = await postGraphQL(gateway.url, TRACK_QUERY);
+    const catalogCalls = supergraph.catalog.requestCount();
+    const res = await postGraphQL(supergraph.url, TRACK_QUERY);
 
     expect(res.data).toEqual({ track: { title: 'Undertow I', artist: { name: 'Aurora Vale', consent: null }, consent: null } });
     expect(res.errors).toEqual([
@@ -86,12 +76,12 @@ describe('authorization enforced by Hive Gateway before the consent subgraph is 
       expect.objectContaining({ path: ['track', 'consent'], extensions: { code: 'UNAUTHENTICATED' } }),
     ]);
     expect(recorder.operations).toEqual([]);
-    expect(catalog.requestCount()).toBeGreaterThan(catalogCalls);
+    expect(supergraph.catalog.requestCount()).toBeGreaterThan(catalogCalls);
   });
 
   it('refuses consent with FORBIDDEN for a token lacking consent:read, without calling the consent subgraph', async () => {
     const noRead = await signToken(TEST_SECRET, { sub: 'ads-service', scope: 'catalog:read consent:write', artist_ids: ['artist-aurora'] });
-    const res = await postGraphQL(gateway.url, TRACK_QUERY, {}, noRead);
+    const res = await postGraphQL(supergraph.url, TRACK_QUERY, {}, noRead);
 
     expect(res.data).toEqual({ track: { title: 'Undertow I', artist: { name: 'Aurora Vale', consent: null }, consent: null } });
     expect(res.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([
@@ -102,7 +92,7 @@ describe('authorization enforced by Hive Gateway before the consent subgraph is 
   });
 
   it('sends the same query to the consent subgraph once the token has consent:read, and answers from the demo data', async () => {
-    const res = await postGraphQL(gateway.url, TRACK_QUERY, {}, await readToken());
+    const res = await postGraphQL(supergraph.url, TRACK_QUERY, {}, await readToken());
 
     expect(res.errors).toBeUndefined();
     expect(res.data).toEqual({
@@ -117,8 +107,8 @@ describe('authorization enforced by Hive Gateway before the consent subgraph is 
   });
 
   it('refuses setConsent without consent:write or consent:admin at the gateway, without calling the consent subgraph', async () => {
-    const anonymous = await postGraphQL(gateway.url, SET_CONSENT);
-    const readOnly = await postGraphQL(gateway.url, SET_CONSENT, {}, await readToken());
+    const anonymous = await postGraphQL(supergraph.url, SET_CONSENT);
+    const readOnly = await postGraphQL(supergraph.url, SET_CONSENT, {}, await readToken());
 
     // generic-auth nulls the refused field in place, even a non-null one, instead of the whole data.
     expect(anonymous.data).toEqual({ setConsent: null });
@@ -130,7 +120,7 @@ describe('authorization enforced by Hive Gateway before the consent subgraph is 
 
   it('leaves the artist check to the subgraph: a writer for another artist reaches it and is refused there with FORBIDDEN', async () => {
     const otherArtist = await writeToken(TEST_SECRET, ['artist-aurora']);
-    const res = await postGraphQL(gateway.url, SET_CONSENT, {}, otherArtist);
+    const res = await postGraphQL(supergraph.url, SET_CONSENT, {}, otherArtist);
 
     expect(res.data).toBeNull();
     expect(res.errors).toEqual([expect.objectContaining({ path: ['setConsent'], extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
@@ -139,7 +129,7 @@ describe('authorization enforced by Hive Gateway before the consent subgraph is 
 
   it('keeps enforcing in the subgraph itself when called directly (defence in depth)', async () => {
     const res = await postGraphQL(
-      subgraph.url,
+      supergraph.subgraph.url,
       '{ _entities(representations: [{ __typename: "Artist", id: "artist-aurora" }]) { ... on Artist { consent { decisions { allowed } } } } }',
     );
 

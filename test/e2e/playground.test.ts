@@ -5,8 +5,8 @@ import { loadConfig } from '../../src/config.js';
 import { GATEWAY_EXAMPLES, SUBGRAPH_EXAMPLES } from '../../src/playground/exampleOperations.js';
 import { playgroundOptions } from '../../src/playground/playgroundOptions.js';
 import { renderPlayground } from '../../src/playground/renderPlayground.js';
-import { CATALOG_SDL, DEMO_CATALOG, startCatalogSubgraph, type CatalogSubgraph } from '../fixtures/catalogSubgraph.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { DEMO_CATALOG } from '../fixtures/catalogSubgraph.js';
+import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken, TEST_SECRET, writeToken } from '../helpers/tokens.js';
 
@@ -16,23 +16,15 @@ import { readToken, TEST_SECRET, writeToken } from '../helpers/tokens.js';
 const CHROMIUM = '/usr/bin/chromium';
 
 describe("the gateway's playground in a real browser, offline", () => {
-  let subgraph: TestSubgraph;
-  let catalog: CatalogSubgraph;
-  let gateway: RunningGateway;
+  let supergraph: RunningSupergraph;
   let browser: Browser;
 
   beforeAll(async () => {
-    subgraph = await startTestSubgraph();
-    await seedDemo(subgraph.store);
-    catalog = await startCatalogSubgraph(DEMO_CATALOG);
-    gateway = await startGateway({
-      jwtSecret: TEST_SECRET,
+    supergraph = await startSupergraph({
+      catalog: DEMO_CATALOG,
       playground: playgroundOptions('Consent supergraph', GATEWAY_EXAMPLES, await writeToken(TEST_SECRET, ['artist-aurora'])),
-      subgraphs: [
-        { name: 'catalog', url: catalog.url, sdl: CATALOG_SDL },
-        { name: 'consent', url: subgraph.url, sdl: subgraph.sdl },
-      ],
     });
+    await seedDemo(supergraph.subgraph.store);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -41,9 +33,7 @@ describe("the gateway's playground in a real browser, offline", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await gateway?.stop();
-    await catalog?.stop();
-    await subgraph?.stop();
+    await supergraph?.stop();
   });
 
   it('loads GraphiQL with no request leaving 127.0.0.1, runs the first example and shows a decision', async () => {
@@ -56,7 +46,7 @@ describe("the gateway's playground in a real browser, offline", () => {
       if (response.request().method() === 'POST') graphqlResponses.push(response.json());
     });
 
-    const response = await page.goto(gateway.url, { waitUntil: 'load' });
+    const response = await page.goto(supergraph.url, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-type']).toMatch(/text\/html/);
 

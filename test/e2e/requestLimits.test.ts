@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG_SDL, startCatalogSubgraph, type CatalogSubgraph } from '../fixtures/catalogSubgraph.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { postGraphQL, startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
-import { adminToken, readToken, TEST_SECRET } from '../helpers/tokens.js';
+import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
+import { postGraphQL } from '../helpers/subgraph.js';
+import { adminToken, readToken } from '../helpers/tokens.js';
 
 // The request limits (src/limits.ts) must refuse attacks without refusing the gateway: these are
 // the widest queries clients send, planned by Hive Gateway into `_entities` calls for 1000 tracks.
@@ -28,28 +27,21 @@ const WIDE_TRACKS = /* GraphQL */ `
   }`;
 
 describe('request limits with the gateway in front', () => {
-  let subgraph: TestSubgraph;
-  let catalog: CatalogSubgraph;
-  let gateway: RunningGateway;
+  let supergraph: RunningSupergraph;
   let reader: string;
 
   beforeAll(async () => {
     // As in production: introspection off, every limit on.
-    subgraph = await startTestSubgraph({ introspection: false });
-    catalog = await startCatalogSubgraph({
-      artists: Array.from({ length: 10 }, (_, i) => ({ id: `a-${i}`, name: `Artist ${i}` })),
-      tracks: Array.from({ length: TRACKS }, (_, i) => ({ id: `t-${i}`, title: `Track ${i}`, artistId: `a-${i % 10}` })),
-    });
-    gateway = await startGateway({
-      jwtSecret: TEST_SECRET,
-      subgraphs: [
-        { name: 'catalog', url: catalog.url, sdl: CATALOG_SDL },
-        { name: 'consent', url: subgraph.url, sdl: subgraph.sdl },
-      ],
+    supergraph = await startSupergraph({
+      subgraph: { introspection: false },
+      catalog: {
+        artists: Array.from({ length: 10 }, (_, i) => ({ id: `a-${i}`, name: `Artist ${i}` })),
+        tracks: Array.from({ length: TRACKS }, (_, i) => ({ id: `t-${i}`, title: `Track ${i}`, artistId: `a-${i % 10}` })),
+      },
     });
     reader = await readToken();
     const admin = await adminToken();
-    const set = await subgraph.query(
+    const set = await supergraph.subgraph.query(
       'mutation { setConsent(input: {subject: {artistId: "a-3", trackId: "t-3"}, purpose: VOICE_REPLICATION, choice: ALLOW, termsVersion: "tos-1"}) { revision } }',
       {},
       admin,
@@ -57,14 +49,12 @@ describe('request limits with the gateway in front', () => {
     expect(set.errors).toBeUndefined();
   });
   afterAll(async () => {
-    await gateway?.stop();
-    await catalog?.stop();
-    await subgraph?.stop();
+    await supergraph?.stop();
   });
 
   it('passes the gateway plan for the widest track query over 1000 tracks', async () => {
     const ids = Array.from({ length: TRACKS }, (_, i) => `t-${i}`);
-    const res = await postGraphQL(gateway.url, WIDE_TRACKS, { ids }, reader);
+    const res = await postGraphQL(supergraph.url, WIDE_TRACKS, { ids }, reader);
     expect(res.errors).toBeUndefined();
     expect(res.data.tracks).toHaveLength(TRACKS);
     expect(res.data.tracks[3].consent.voice).toMatchObject({ allowed: true, basis: 'EXPLICIT', scope: 'TRACK' });
@@ -73,9 +63,21 @@ describe('request limits with the gateway in front', () => {
   });
 
   it('still refuses an alias flood sent through the gateway', async () => {
-    const aliases = Array.from({ length: 30 }, (_, i) => `d${i}: decision(purpose: AI_TRAINING) { allowed }`).join(' ');
-    const res = await postGraphQL(gateway.url, `query Flood($ids: [ID!]!) { tracks(ids: $ids) { id consent { ${aliases} } } }`, { ids: ['t-1'] }, reader);
+    // On the one track and purpose the setup allows, so a flood that got through would show `true`.
+    const flood = (n: number) => {
+      const aliases = Array.from({ length: n }, (_, i) => `d${i}: decision(purpose: VOICE_REPLICATION) { allowed }`).join(' ');
+      return postGraphQL(supergraph.url, `query Flood($ids: [ID!]!) { tracks(ids: $ids) { id consent { ${aliases} } } }`, { ids: ['t-3'] }, reader);
+    };
+    const few = await flood(2);
+    expect(few.errors).toBeUndefined();
+    expect(few.data.tracks[0].consent).toEqual({ d0: { allowed: true }, d1: { allowed: true } });
+
+    const res = await flood(30);
     expect(JSON.stringify(res.data ?? null)).not.toContain('"allowed":true');
-    expect(res.errors?.length ?? 0).toBeGreaterThan(0);
+    // The subgraph's validation error names the alias limit (test/integration/hostileInput.test.ts), but
+    // its code is not client-facing, so the gateway masks it: no /alias/ message reaches the client.
+    expect(res.errors).toEqual([
+      expect.objectContaining({ message: 'Unexpected error.', path: ['tracks', 'consent'], extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: 'consent' } }),
+    ]);
   });
 });

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signGatewayRequest } from '../../src/auth/verifyGatewaySignature.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { CATALOG_SDL, startCatalogSubgraph, type CatalogSubgraph } from '../fixtures/catalogSubgraph.js';
 import { countReads } from '../helpers/database.js';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { postGraphQL, startTestSubgraph, type GraphQLResponse, type TestSubgraph } from '../helpers/subgraph.js';
-import { readToken, TEST_SECRET } from '../helpers/tokens.js';
+import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
+import { postGraphQL, type TestSubgraph } from '../helpers/subgraph.js';
+import { readToken } from '../helpers/tokens.js';
 
 // REQUIRE_GATEWAY_SIGNATURE on: the subgraph answers only requests Hive Gateway signed with the
 // shared secret (its `hmacSignature` option), so nobody can bypass the gateway's authorization.
@@ -17,44 +16,27 @@ const ENTITIES = /* GraphQL */ `
   }`;
 const REPS = { reps: [{ __typename: 'Track', id: 't1', artist: { id: 'a1' } }] };
 
-/** Posts a raw GraphQL-over-HTTP body to `url` with a read token. */
-async function postBody(url: string, body: unknown, token: string): Promise<GraphQLResponse> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, ...((await res.json()) as object) };
-}
-
 describe('gateway signature required by the subgraph', () => {
+  let supergraph: RunningSupergraph;
   let subgraph: TestSubgraph;
-  let catalog: CatalogSubgraph;
-  let gateway: RunningGateway;
   let reader: string;
 
   beforeAll(async () => {
-    subgraph = await startTestSubgraph({ gatewaySignatureSecret: SIGNING_SECRET });
-    catalog = await startCatalogSubgraph({ artists: [{ id: 'a1', name: 'Ada' }], tracks: [{ id: 't1', title: 'First', artistId: 'a1' }] });
-    gateway = await startGateway({
-      jwtSecret: TEST_SECRET,
+    supergraph = await startSupergraph({
+      subgraph: { gatewaySignatureSecret: SIGNING_SECRET },
       hmacSecret: SIGNING_SECRET,
-      subgraphs: [
-        { name: 'catalog', url: catalog.url, sdl: CATALOG_SDL },
-        { name: 'consent', url: subgraph.url, sdl: subgraph.sdl },
-      ],
+      catalog: { artists: [{ id: 'a1', name: 'Ada' }], tracks: [{ id: 't1', title: 'First', artistId: 'a1' }] },
     });
+    subgraph = supergraph.subgraph;
     reader = await readToken();
   });
 
   afterAll(async () => {
-    await gateway?.stop();
-    await catalog?.stop();
-    await subgraph?.stop();
+    await supergraph?.stop();
   });
 
   it('answers requests that came through Hive Gateway (signed upstream requests pass)', async () => {
-    const res = await postGraphQL(gateway.url, '{ track(id: "t1") { title consent { decision(purpose: VOICE_REPLICATION) { allowed basis } } } }', {}, reader);
+    const res = await postGraphQL(supergraph.url, '{ track(id: "t1") { title consent { decision(purpose: VOICE_REPLICATION) { allowed basis } } } }', {}, reader);
 
     expect(res.errors).toBeUndefined();
     expect(res.data).toEqual({ track: { title: 'First', consent: { decision: { allowed: false, basis: 'DEFAULT' } } } });
@@ -72,7 +54,7 @@ describe('gateway signature required by the subgraph', () => {
 
   it('refuses a request signed with another secret', async () => {
     const forged = signGatewayRequest('not-the-gateway-secret-but-32-chars-long', { query: ENTITIES, variables: REPS });
-    const res = await postBody(subgraph.url, { query: ENTITIES, variables: REPS, extensions: { 'hmac-signature': forged } }, reader);
+    const res = await postGraphQL(subgraph.url, ENTITIES, REPS, reader, { extensions: { 'hmac-signature': forged } });
 
     expect(res.status).toBe(401);
     expect(res.errors).toEqual([expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })]);
@@ -82,7 +64,7 @@ describe('gateway signature required by the subgraph', () => {
   it('refuses a genuine signature replayed with other variables', async () => {
     const signature = signGatewayRequest(SIGNING_SECRET, { query: ENTITIES, variables: REPS });
     const otherReps = { reps: [{ __typename: 'Track', id: 't2', artist: { id: 'a1' } }] };
-    const res = await postBody(subgraph.url, { query: ENTITIES, variables: otherReps, extensions: { 'hmac-signature': signature } }, reader);
+    const res = await postGraphQL(subgraph.url, ENTITIES, otherReps, reader, { extensions: { 'hmac-signature': signature } });
 
     expect(res.status).toBe(401);
     expect(res.errors).toEqual([expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })]);
@@ -95,22 +77,21 @@ describe('gateway signature required by the subgraph', () => {
     expect(get.status).toBe(401);
     expect(await get.json()).toEqual({ errors: [expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })] });
 
-    const res = await postBody(subgraph.url, { query: ENTITIES, variables: REPS, extensions: { 'hmac-signature': 42 } }, reader);
+    const res = await postGraphQL(subgraph.url, ENTITIES, REPS, reader, { extensions: { 'hmac-signature': 42 } });
     expect(res.status).toBe(401);
   });
 
   it('accepts a request signed exactly as the gateway signs it, and still checks the bearer token', async () => {
     const signature = signGatewayRequest(SIGNING_SECRET, { query: ENTITIES, variables: REPS });
-    const signed = { query: ENTITIES, variables: REPS, extensions: { 'hmac-signature': signature } };
+    const signed = { extensions: { 'hmac-signature': signature } };
 
-    const ok = await postBody(subgraph.url, signed, reader);
+    const ok = await postGraphQL(subgraph.url, ENTITIES, REPS, reader, signed);
     expect(ok.errors).toBeUndefined();
     expect(ok.data._entities).toEqual([{ id: 't1', consent: { decision: { allowed: false, basis: 'DEFAULT' } } }]);
 
-    const unauthenticated = await fetch(subgraph.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signed) });
-    const body = (await unauthenticated.json()) as GraphQLResponse;
-    expect(body.data._entities).toEqual([{ id: 't1', consent: null }]);
-    expect(body.errors).toEqual([expect.objectContaining({ path: ['_entities', 0, 'consent'], extensions: { code: 'UNAUTHENTICATED' } })]);
+    const unauthenticated = await postGraphQL(subgraph.url, ENTITIES, REPS, undefined, signed);
+    expect(unauthenticated.data._entities).toEqual([{ id: 't1', consent: null }]);
+    expect(unauthenticated.errors).toEqual([expect.objectContaining({ path: ['_entities', 0, 'consent'], extensions: { code: 'UNAUTHENTICATED' } })]);
   });
 });
 
