@@ -67,9 +67,18 @@ interface JwtContext {
  * Subgraph error codes that reach clients verbatim, message included: they describe the caller's
  * own request. Every other subgraph error (INTERNAL_SERVER_ERROR, DOWNSTREAM_SERVICE_ERROR for an
  * unreachable subgraph, …) becomes "Unexpected error." at the same path, so no driver message,
- * host name or URL leaks; the subgraph's name stays in `extensions.serviceName`.
+ * host name or URL leaks; the subgraph's name stays in `extensions.serviceName`. The subgraph's
+ * GRAPHQL_VALIDATION_FAILED is its request limits (depth, aliases, cost) refusing the part of the
+ * client's operation it was sent, so the client is told which limit it hit.
  */
-export const CLIENT_FACING_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'SERVICE_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED']);
+export const CLIENT_FACING_CODES: ReadonlySet<string> = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'GRAPHQL_VALIDATION_FAILED',
+  'SERVICE_UNAVAILABLE',
+  'IDEMPOTENCY_KEY_REUSED',
+]);
 
 /** Composes `subgraphs` into a supergraph SDL, throwing one error that lists every composition error. */
 export function composeSupergraph(subgraphs: GatewaySubgraph[]): string {
