@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Caller } from './auth/Principal.js';
+import type { DecisionTally } from './observability/DecisionTally.js';
 import type { ConsentStore } from './store/ConsentStore.js';
 import type { StateDoc } from './store/collections.js';
 import { historyPages, type EventPage, type HistoryRequest } from './store/history.js';
@@ -21,6 +22,8 @@ export interface RequestContext {
   readonly loaders: Loaders;
   /** The instant this request decides at, unless a field asks for another (`asOf`). */
   readonly now: Date;
+  /** Counts the decisions the request answers, for metrics; every resolver returning decisions counts them. */
+  readonly decisions: DecisionTally;
 }
 
 /**

@@ -10,6 +10,7 @@ import { codeOf, createFormatError } from './errors.js';
 import { createRequestLimits } from './limits.js';
 import { createMetrics, type Metrics } from './observability/createMetrics.js';
 import { createObservabilityPlugin } from './observability/createObservabilityPlugin.js';
+import { DecisionTally } from './observability/DecisionTally.js';
 import { observeDatabase } from './observability/observeDatabase.js';
 import { observeRequest, requestLog } from './observability/observeRequest.js';
 import { buildConsentSchema } from './schema.js';
@@ -118,6 +119,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
         caller: await deps.verifier(req.headers.authorization),
         loaders: createLoaders(deps.store, (loader, size) => metrics.loaderBatchSize.observe({ loader }, size)),
         now: clock(),
+        decisions: new DecisionTally(),
       }),
     });
     res.statusCode = response.status ?? 200;

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { getNamedType } from 'graphql';
+import type { RequestContext } from '../context.js';
 import type { Metrics } from './createMetrics.js';
 
 // Operation names come from clients: only well-formed ones become label values, and only the first
@@ -8,18 +8,12 @@ import type { Metrics } from './createMetrics.js';
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_OPERATION_LABELS = 100;
 
-interface DecisionLike {
-  purpose?: unknown;
-  allowed?: unknown;
-  basis?: unknown;
-}
-
 /**
- * An Apollo Server plugin that times every GraphQL request by operation, counts the decisions it
- * answers (any field returning `ConsentDecision`, single or list) and, when tracing is on, records
- * one span per operation.
+ * An Apollo Server plugin that times every GraphQL request by operation, adds the decisions its
+ * resolvers answered (the request's DecisionTally) to the metrics and, when tracing is on, records
+ * one span per operation. It has no per-field hook, on purpose: see DecisionTally.
  */
-export function createObservabilityPlugin(metrics: Metrics): ApolloServerPlugin {
+export function createObservabilityPlugin(metrics: Metrics): ApolloServerPlugin<RequestContext> {
   const tracer = trace.getTracer('consent-subgraph');
   const known = new Set<string>();
   const labelOf = (name: string | null | undefined): string => {
@@ -30,11 +24,6 @@ export function createObservabilityPlugin(metrics: Metrics): ApolloServerPlugin 
     known.add(name);
     return name;
   };
-  const countDecision = (value: unknown) => {
-    const d = value as DecisionLike | null;
-    if (d === null || typeof d !== 'object' || typeof d.purpose !== 'string') return;
-    metrics.decisions.inc({ purpose: d.purpose, allowed: String(d.allowed === true), basis: String(d.basis) });
-  };
 
   return {
     async requestDidStart() {
@@ -44,19 +33,8 @@ export function createObservabilityPlugin(metrics: Metrics): ApolloServerPlugin 
         async didResolveOperation({ operation, operationName }) {
           span.updateName(`graphql.${operation?.operation ?? 'unknown'} ${operationName ?? 'anonymous'}`);
         },
-        async executionDidStart() {
-          return {
-            willResolveField({ info }) {
-              if (getNamedType(info.returnType).name !== 'ConsentDecision') return;
-              return (error, result) => {
-                if (error !== null) return;
-                if (Array.isArray(result)) result.forEach(countDecision);
-                else countDecision(result);
-              };
-            },
-          };
-        },
-        async willSendResponse({ operation, operationName, errors, response }) {
+        async willSendResponse({ operation, operationName, errors, response, contextValue }) {
+          contextValue.decisions?.flush(metrics.decisions);
           const hasErrors = (errors?.length ?? 0) > 0 || (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics.requestDuration.observe({ operation: labelOf(operationName ?? operation?.name?.value), type: operation?.operation ?? 'unknown', outcome: hasErrors ? 'error' : 'ok' }, seconds);

@@ -24,5 +24,5 @@ async function changeConsent(store: ConsentStore, ctx: RequestContext, change: C
   assertCanManage(principal, change.subject.artistId);
   const { event, revision } = await store.append(change, principal.subject, ctx.now);
   const view = await loadConsentView(createLoaders(store), change.subject, new Date(Math.max(ctx.now.getTime(), event.at.getTime())));
-  return { event, revision, decision: decide(change.purpose, view.statements, view.at, DEFAULT_POLICY) };
+  return { event, revision, decision: ctx.decisions.count(decide(change.purpose, view.statements, view.at, DEFAULT_POLICY)) };
 }

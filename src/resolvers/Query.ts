@@ -40,7 +40,7 @@ async function consentDecisions(ctx: RequestContext, args: { requests: unknown; 
   const purpose = parsePurpose(args.purpose);
   const subjects = args.requests.map((request, index) => parseSubject(request, `requests[${index}]`));
   const views = await Promise.all(subjects.map((subject) => loadConsentViewAsOf(ctx, subject, args.asOf)));
-  return views.map((view) => decide(purpose, view.statements, view.at, DEFAULT_POLICY));
+  return ctx.decisions.count(views.map((view) => decide(purpose, view.statements, view.at, DEFAULT_POLICY)));
 }
 
 async function listArtistsAllowing(store: ConsentStore, ctx: RequestContext, args: { purpose: unknown; first?: unknown; after?: unknown }) {
