@@ -27,6 +27,8 @@ export interface Config {
   readonly logLevel: string;
   /** Answer `__schema`/`__type` introspection (off in production by default; `_service { sdl }` always works). */
   readonly introspection: boolean;
+  /** Largest projection the in-memory cache holds (documents); 0 turns the cache off. */
+  readonly cacheMaxSubjects: number;
   /** Time between projection repair sweeps (ms). */
   readonly repairIntervalMs: number;
   /** How long shutdown lets in-flight requests finish before cutting them (ms). */
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: boolVar(env, 'SEED_DEMO', database.kind === 'embedded'),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+    cacheMaxSubjects: intVar(env, 'CACHE_MAX_SUBJECTS', 250_000, 0, 10_000_000),
     repairIntervalMs: intVar(env, 'REPAIR_INTERVAL_MS', 5000, 100, 3_600_000),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     tracing: tracingOf(env),

@@ -34,7 +34,8 @@ async function main(): Promise<void> {
     uri = config.database.uri;
   }
 
-  const store = await openStore({ uri, dbName: config.database.dbName, timeoutMs: config.dbTimeoutMs }).catch(async (error: unknown) => {
+  const cache = config.cacheMaxSubjects > 0 ? { maxSubjects: config.cacheMaxSubjects, logger } : undefined;
+  const store = await openStore({ uri, dbName: config.database.dbName, timeoutMs: config.dbTimeoutMs, cache }).catch(async (error: unknown) => {
     await ferretdb?.stop();
     throw error;
   });
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
   // projection write; the periodic one catches it while running.
   const repairer = createProjectionRepairer({ store, logger, intervalMs: config.repairIntervalMs });
   await repairer.start();
+  await store.cache?.refresh();
 
   let stopping = false;
   const shutdown = async (signal: string) => {

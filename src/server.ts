@@ -8,7 +8,7 @@ import { createLoaders, type RequestContext } from './context.js';
 import { signedParamsOf, verifyGatewaySignature } from './auth/verifyGatewaySignature.js';
 import { codeOf, createFormatError } from './errors.js';
 import { createRequestLimits } from './limits.js';
-import { createMetrics, type Metrics } from './observability/createMetrics.js';
+import { createMetrics, registerCacheMetrics, type Metrics } from './observability/createMetrics.js';
 import { createObservabilityPlugin } from './observability/createObservabilityPlugin.js';
 import { DecisionTally } from './observability/DecisionTally.js';
 import { observeDatabase } from './observability/observeDatabase.js';
@@ -53,6 +53,9 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   const clock = deps.clock ?? (() => new Date());
   const maxBodyBytes = deps.maxBodyBytes ?? 2 * 1024 * 1024;
   const metrics = deps.metrics ?? createMetrics();
+  if (deps.store.cache !== null && metrics.registry.getSingleMetric('consent_cache_lookups_total') === undefined) {
+    registerCacheMetrics(metrics.registry, deps.store.cache);
+  }
   const introspection = deps.introspection ?? true;
   const limits = createRequestLimits({ hideSuggestions: !introspection, limitIntrospection: !introspection });
   let draining = false;

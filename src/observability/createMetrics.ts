@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ProjectionCache } from '../store/ProjectionCache.js';
 
 /** The service's Prometheus metrics, in a registry of their own (served at `/metrics`). */
 export interface Metrics {
@@ -47,4 +48,46 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
+}
+
+/** Exposes a projection cache's counters: lookups by outcome, loads, and the last load's size and duration. */
+export function registerCacheMetrics(registry: Registry, cache: ProjectionCache): void {
+  new Counter({
+    name: 'consent_cache_lookups_total',
+    help: 'Current-state reads by outcome: hit (answered from memory at the current version) or miss (read from the database).',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'hit' }, cache.counts.hits);
+      this.inc({ outcome: 'miss' }, cache.counts.misses);
+    },
+  });
+  new Counter({
+    name: 'consent_cache_loads_total',
+    help: 'Full loads of the projection into the cache, by outcome (ok or error).',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'ok' }, cache.counts.refreshes);
+      this.inc({ outcome: 'error' }, cache.counts.failedRefreshes);
+    },
+  });
+  new Gauge({
+    name: 'consent_cache_subjects',
+    help: 'Projection documents held by the cache after its last load (0 when off or not loaded).',
+    registers: [registry],
+    collect() {
+      this.set(cache.enabled ? (cache.lastRefresh?.subjects ?? 0) : 0);
+    },
+  });
+  new Gauge({
+    name: 'consent_cache_last_load_seconds',
+    help: 'How long the last full load of the projection took.',
+    registers: [registry],
+    collect() {
+      this.set(cache.lastRefresh?.seconds ?? 0);
+    },
+  });
 }

@@ -5,6 +5,8 @@ import { IdempotencyConflictError } from '../consent/errors.js';
 import type { Statement, Subject } from '../consent/statement.js';
 import type { Change } from '../consent/validate.js';
 import type { Collections, EventDoc, StateDoc } from './collections.js';
+import { CACHE_REFRESH_COMMENT, ProjectionCache, type ProjectionCacheOptions } from './ProjectionCache.js';
+import { bumpProjectionVersion, coalescedReader, readProjectionVersion } from './projectionVersion.js';
 import { subjectKey } from './subjectKey.js';
 
 /** What `append` recorded, or found already recorded under the same idempotency key. */
@@ -41,14 +43,43 @@ export class ConsentStore {
      * this a read can take a multiple of DB_TIMEOUT_MS. @default no deadline beyond the driver's
      */
     readonly deadlineMs?: number,
-  ) {}
+    options: { readonly cache?: ProjectionCacheOptions } = {},
+  ) {
+    this.cache =
+      options.cache === undefined
+        ? null
+        : new ProjectionCache(
+            {
+              readVersion: this.readVersion,
+              readStates: (keys) => this.readStates(keys),
+              readVersionForLoad: () => storeCall(() => readProjectionVersion(this.collections, CACHE_REFRESH_COMMENT), this.deadlineMs),
+              scanStates: () => this.collections.states.find({}, { comment: CACHE_REFRESH_COMMENT, batchSize: 10_000 }),
+            },
+            options.cache,
+          );
+  }
+
+  /** The in-memory copy of the projection that answers current-state reads; null when off. */
+  readonly cache: ProjectionCache | null;
+
+  /**
+   * The current projection documents of the given subject keys: from the cache when it is at the
+   * database's version (one small read), else from the database (one more read).
+   */
+  statesByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
+    return this.cache === null ? this.readStates(keys) : this.cache.statesByKeys(keys);
+  }
+
+  // Concurrent requests share version reads (never one that started before them).
+  private readonly readVersion = coalescedReader(() => storeCall(() => readProjectionVersion(this.collections), this.deadlineMs));
 
   /** The projection documents of the given subject keys, in one database read. */
-  async statesByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
+  async readStates(keys: readonly string[]): Promise<Map<string, StateDoc>> {
     const found = new Map<string, StateDoc>();
     if (keys.length === 0) return found;
-    // One batch for all keys: the default first batch (101 documents) would add a getMore read.
-    const docs = await storeCall(() => this.collections.states.find({ _id: { $in: [...keys] } }, { batchSize: keys.length }).toArray(), this.deadlineMs);
+    // One batch for all keys: the default first batch (101 documents) would add a getMore read, and
+    // so would a batch exactly as large as the result (the server can't tell it is the last).
+    const docs = await storeCall(() => this.collections.states.find({ _id: { $in: [...keys] } }, { batchSize: keys.length + 1 }).toArray(), this.deadlineMs);
     for (const doc of docs) found.set(doc._id, doc);
     return found;
   }
@@ -84,6 +115,7 @@ export class ConsentStore {
         if (existing !== null) {
           assertSameChange(existing, change);
           await this.syncProjection(existing.subject);
+          await bumpProjectionVersion(this.collections);
           return { event: eventFromDoc(existing), revision: revisionOf(existing), replayed: true };
         }
       }
@@ -108,6 +140,8 @@ export class ConsentStore {
       }
       this.knownGseq = doc.gseq;
       await this.syncProjection(key);
+      // Before acknowledging: caches must see that the projection changed (ProjectionCache).
+      await bumpProjectionVersion(this.collections);
       return { event: eventFromDoc(doc), revision: revisionOf(doc), replayed: false };
     }
     throw new Error(`append gave up after ${MAX_APPEND_ATTEMPTS} attempts on ${key}`);
@@ -186,13 +220,16 @@ export class ConsentStore {
     }
     const repaired: string[] = [];
     if (heads.size === 0) return { lastGseq, repaired };
-    const states = await this.statesByKeys([...heads.keys()]);
+    const states = await this.readStates([...heads.keys()]);
     for (const [key, seq] of heads) {
       if ((states.get(key)?.seq ?? 0) < seq) {
         await this.syncProjection(key, { fromLedger: true });
         repaired.push(key);
       }
     }
+    // New events since the last sweep: a writer that died after writing the projection but before
+    // changing the version would leave caches behind, so the version changes here too.
+    await bumpProjectionVersion(this.collections);
     return { lastGseq, repaired };
   }
 
@@ -206,8 +243,9 @@ export class ConsentStore {
     }
   }
 
-  /** Closes the connection pool. */
+  /** Stops the cache and closes the connection pool. */
   async close(): Promise<void> {
+    await this.cache?.close();
     await this.client.close();
   }
 }

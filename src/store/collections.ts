@@ -46,20 +46,32 @@ export interface StateDoc {
   statements: StatementDoc[];
 }
 
+/**
+ * The projection's version (see projectionVersion.ts): a token replaced after every projection
+ * change, so "has anything changed since?" is one small read.
+ */
+export interface MetaDoc {
+  _id: string;
+  token: string;
+  at: Date;
+}
+
 /** The service's collections. */
 export interface Collections {
   events: Collection<EventDoc>;
   states: Collection<StateDoc>;
+  meta: Collection<MetaDoc>;
 }
 
 /** Names of the collections, for tools and tests that reach the database directly. */
-export const COLLECTION_NAMES = Object.freeze({ events: 'consent_events', states: 'consent_state' });
+export const COLLECTION_NAMES = Object.freeze({ events: 'consent_events', states: 'consent_state', meta: 'consent_meta' });
 
 /** The typed collections of a database. */
 export function collectionsOf(db: Db): Collections {
   return {
     events: db.collection<EventDoc>(COLLECTION_NAMES.events),
     states: db.collection<StateDoc>(COLLECTION_NAMES.states),
+    meta: db.collection<MetaDoc>(COLLECTION_NAMES.meta),
   };
 }
 

@@ -1,6 +1,8 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { collectionsOf, ensureIndexes } from './collections.js';
 import { ConsentStore } from './ConsentStore.js';
+import type { ProjectionCacheOptions } from './ProjectionCache.js';
+import { ensureProjectionVersion } from './projectionVersion.js';
 
 /** How to reach the database. */
 export interface StoreOptions {
@@ -8,6 +10,8 @@ export interface StoreOptions {
   readonly dbName: string;
   /** Deadline for each operation, server selection included (ms). */
   readonly timeoutMs: number;
+  /** Answer current-state reads from an exact in-memory copy of the projection (ProjectionCache); omitted: off. */
+  readonly cache?: ProjectionCacheOptions;
 }
 
 /**
@@ -20,7 +24,8 @@ export async function openStore(options: StoreOptions): Promise<ConsentStore> {
   try {
     const collections = collectionsOf(client.db(options.dbName));
     await ensureIndexes(collections);
-    return new ConsentStore(client, collections, options.timeoutMs);
+    await ensureProjectionVersion(collections);
+    return new ConsentStore(client, collections, options.timeoutMs, { cache: options.cache });
   } catch (error) {
     await client.close();
     throw error;

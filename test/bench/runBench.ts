@@ -8,7 +8,9 @@ import { pino } from 'pino';
 import { createTokenVerifier } from '../../src/auth/createTokenVerifier.js';
 import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFerretdb.js';
 import { createServer, type ConsentServer } from '../../src/server.js';
-import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import { loadConfig } from '../../src/config.js';
+import { ConsentStore } from '../../src/store/ConsentStore.js';
+import { CACHE_REFRESH_COMMENT } from '../../src/store/ProjectionCache.js';
 import { openStore } from '../../src/store/openStore.js';
 import { READ_COMMANDS } from '../helpers/database.js';
 import { seededRandom } from '../helpers/seededRandom.js';
@@ -35,7 +37,7 @@ const DURATION = positive('BENCH_DURATION', QUICK ? 5 : 20);
 const FULL_CONCURRENCY = process.env.BENCH_FULL_CONCURRENCY === '1';
 const CONNECTIONS = positive('BENCH_CONNECTIONS', 10);
 const P99_CONNECTIONS = 50;
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'real,naive,ceiling').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'real,uncached,naive,ceiling').split(','));
 const DB_NAME = process.env.BENCH_DB ?? 'consent_bench';
 // Generous so a saturated database shows up as latency, not as SERVICE_UNAVAILABLE; the service's
 // own default (DB_TIMEOUT_MS=2000) would turn the slowest of these requests into errors.
@@ -56,7 +58,7 @@ const DECISIONS_QUERY = /* GraphQL */ `
   }`;
 
 interface Variant {
-  readonly name: 'real' | 'naive' | 'ceiling';
+  readonly name: 'real' | 'uncached' | 'naive' | 'ceiling';
   readonly url: string;
   readonly store: ConsentStore;
 }
@@ -104,7 +106,8 @@ async function main(): Promise<void> {
     store = await openStore({ uri, dbName: DB_NAME, timeoutMs: DB_TIMEOUT_MS });
     await store.collections.events.db.dropDatabase();
     await store.close();
-    store = await openStore({ uri, dbName: DB_NAME, timeoutMs: DB_TIMEOUT_MS });
+    // The service's default cache (CACHE_MAX_SUBJECTS): the real variant is the service as deployed.
+    store = await openStore({ uri, dbName: DB_NAME, timeoutMs: DB_TIMEOUT_MS, cache: { maxSubjects: loadConfig({}).cacheMaxSubjects } });
 
     const seedStart = Date.now();
     const catalog = await seedBenchData(store.collections, {}, (line) => console.log(line));
@@ -117,13 +120,21 @@ async function main(): Promise<void> {
     const token = await readToken(SECRET, 'bench');
     const verifier = createTokenVerifier({ kind: 'secret', secret: SECRET });
     const logger = pino({ level: 'silent' });
+    const refreshStart = performance.now();
+    await store.cache!.refresh();
+    const refreshSeconds = (performance.now() - refreshStart) / 1000;
+    console.log(
+      `cache: ${store.cache!.enabled ? `loaded ${catalog.stateDocs} projection documents in ${refreshSeconds.toFixed(2)} s` : 'off (projection larger than CACHE_MAX_SUBJECTS)'} ` +
+        `(what every replica pays after each write), ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB heap in use after loading\n`,
+    );
     const stores = {
       real: store,
+      uncached: new ConsentStore(store.client, store.collections, store.deadlineMs),
       naive: new NaiveStore(store.client, store.collections, store.deadlineMs),
       ceiling: new MemoryStore(store.client, store.collections, catalog.states),
     };
     const variants: Variant[] = [];
-    for (const name of ['real', 'naive', 'ceiling'] as const) {
+    for (const name of ['real', 'uncached', 'naive', 'ceiling'] as const) {
       if (!ONLY.has(name)) continue;
       const server = await createServer({ store: stores[name], verifier, logger });
       servers.push(server);
@@ -141,8 +152,8 @@ async function main(): Promise<void> {
     // Each check below also proves the variant answers correctly before it is timed.
     const decisionsAvailable = await supportsConsentDecisions(variants[0]!, token, catalog, random);
     const workloads: Array<{ workload: Workload; variants: Variant['name'][] }> = [
-      { workload: { name: '_entities 100 tracks × 9 purposes', decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: entities(100, 64), connections: CONNECTIONS }, variants: ['real', 'naive', 'ceiling'] },
-      { workload: { name: '_entities 10 tracks × 9 purposes', decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: entities(10, 256), connections: P99_CONNECTIONS }, variants: ['real', 'naive', 'ceiling'] },
+      { workload: { name: '_entities 100 tracks × 9 purposes', decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: entities(100, 64), connections: CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
+      { workload: { name: '_entities 10 tracks × 9 purposes', decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: entities(10, 256), connections: P99_CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
     ];
     if (decisionsAvailable) {
       workloads.push({
@@ -154,7 +165,7 @@ async function main(): Promise<void> {
           ),
           connections: CONNECTIONS,
         },
-        variants: ['real', 'ceiling'],
+        variants: ['real', 'uncached', 'ceiling'],
       });
     }
 
@@ -171,16 +182,19 @@ async function main(): Promise<void> {
     if (!decisionsAvailable) console.log('\nconsentDecisions: not available in this build');
     printRatios(rows);
 
-    console.log('\n## Database reads per request (one request each, real vs naive)\n');
-    console.log('| N tracks | real: reads | real: latency ms | naive: reads | naive: latency ms | ceiling: latency ms |');
-    console.log('|---:|---:|---:|---:|---:|---:|');
+    const cache = store.cache!.counts;
+    console.log(`\nreal variant's cache over the whole run: ${cache.hits} requests answered from memory, ${cache.misses} from the database, ${cache.refreshes} loads`);
+
+    console.log('\n## Database reads per request (one request each)\n');
+    console.log('| N tracks | real: reads | real: latency ms | uncached: reads | uncached: latency ms | naive: reads | naive: latency ms | ceiling: latency ms |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
     let naiveMsPerRead = 0;
     for (const n of [1, 10, 100, 1000]) {
       const representations = trackRepresentations(catalog, n, random);
       const body = JSON.stringify({ query: ENTITIES_QUERY, variables: { representations } });
       const keys = new Set(representations.flatMap((r) => [`artist/${r.artist.id}`, `track/${r.artist.id}/${r.id}`])).size;
       const cells: string[] = [String(n)];
-      for (const name of ['real', 'naive', 'ceiling'] as const) {
+      for (const name of ['real', 'uncached', 'naive', 'ceiling'] as const) {
         const variant = variants.find((v) => v.name === name);
         if (variant === undefined) {
           cells.push(...(name === 'ceiling' ? ['—'] : ['—', '—']));
@@ -306,7 +320,8 @@ function readCounter(store: ConsentStore): ReadCounter {
   let inFlight = 0;
   store.client.on('commandStarted', (event) => {
     inFlight++;
-    if (READ_COMMANDS.has(event.commandName)) reads++;
+    // The cache's loads are counted apart (printed above), as the tests count reads.
+    if (READ_COMMANDS.has(event.commandName) && event.command.comment !== CACHE_REFRESH_COMMENT) reads++;
   });
   store.client.on('commandSucceeded', () => inFlight--);
   store.client.on('commandFailed', () => inFlight--);
@@ -359,7 +374,7 @@ async function cpuTicks(pid: number): Promise<number | null> {
 function printRow(row: Row): void {
   const l = row.load;
   console.log(
-    `${row.variant.padEnd(8)} ${row.workload.padEnd(44)} ${String(row.connections).padStart(2)} conns ${String(l.requests).padStart(5)} reqs ${l.requestsPerSecond.toFixed(1).padStart(8)} req/s ` +
+    `${row.variant.padEnd(9)} ${row.workload.padEnd(44)} ${String(row.connections).padStart(2)} conns ${String(l.requests).padStart(5)} reqs ${l.requestsPerSecond.toFixed(1).padStart(8)} req/s ` +
       `${Math.round(row.decisionsPerSecond).toString().padStart(9)} dec/s  p50 ${ms(l.p50)} p95 ${ms(l.p95)} p99 ${ms(l.p99)} ms  ` +
       `${row.readsPerRequest.toFixed(2)} reads/req  ${l.failures} failed  ${l.unfinished} unfinished`,
   );
@@ -381,10 +396,12 @@ function printRatios(rows: Row[]): void {
   console.log('');
   for (const workload of new Set(rows.map((r) => r.workload))) {
     const of = (variant: string) => rows.find((r) => r.workload === workload && r.variant === variant)?.load.requestsPerSecond;
-    const [real, naive, ceiling] = [of('real'), of('naive'), of('ceiling')];
+    const [real, uncached, naive, ceiling] = [of('real'), of('uncached'), of('naive'), of('ceiling')];
     const parts: string[] = [];
     if (real !== undefined && naive !== undefined) parts.push(`real/naive = ${(real / naive).toFixed(2)}×`);
     if (real !== undefined && ceiling !== undefined) parts.push(`real/ceiling = ${(real / ceiling).toFixed(3)}`);
+    if (uncached !== undefined && naive !== undefined) parts.push(`uncached/naive = ${(uncached / naive).toFixed(2)}×`);
+    if (uncached !== undefined && ceiling !== undefined) parts.push(`uncached/ceiling = ${(uncached / ceiling).toFixed(3)}`);
     if (parts.length > 0) console.log(`${workload}: ${parts.join(', ')}`);
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { openStore } from '../../src/store/openStore.js';
 import { stateFromHead, type ConsentStore } from '../../src/store/ConsentStore.js';
+import { CACHE_REFRESH_COMMENT } from '../../src/store/ProjectionCache.js';
 import type { EventDoc } from '../../src/store/collections.js';
 
 /** The MongoDB-wire server of this test run (FerretDB, or MONGODB_URI). */
@@ -9,18 +10,24 @@ export function mongoUri(): string {
   return inject('mongoUri');
 }
 
-/** A store on a fresh, uniquely named database, so test files never see each other's data. */
-export async function aFreshStore(options: { timeoutMs?: number } = {}): Promise<ConsentStore> {
+/**
+ * A store on a fresh, uniquely named database, so test files never see each other's data. Its
+ * projection cache is on, as in the service, unless `cache: false`.
+ */
+export async function aFreshStore(options: { timeoutMs?: number; cache?: boolean } = {}): Promise<ConsentStore> {
   const dbName = `test_${randomBytes(6).toString('hex')}`;
-  return openStore({ uri: mongoUri(), dbName, timeoutMs: options.timeoutMs ?? 5000 });
+  return openStore({ uri: mongoUri(), dbName, timeoutMs: options.timeoutMs ?? 5000, cache: options.cache === false ? undefined : TEST_CACHE });
 }
+
+/** The cache options tests run with: the service's default size. */
+export const TEST_CACHE = { maxSubjects: 250_000 };
 
 /**
  * A second connection to `store`'s database, as another instance of the service would open; at
  * `uri` when given (a fault proxy, say), else the test run's server. The caller closes it.
  */
 export async function anotherConnection(store: ConsentStore, options: { uri?: string; timeoutMs?: number } = {}): Promise<ConsentStore> {
-  return openStore({ uri: options.uri ?? mongoUri(), dbName: store.collections.events.dbName, timeoutMs: options.timeoutMs ?? 5000 });
+  return openStore({ uri: options.uri ?? mongoUri(), dbName: store.collections.events.dbName, timeoutMs: options.timeoutMs ?? 5000, cache: TEST_CACHE });
 }
 
 /** Drops the store's database and closes it. */
@@ -32,10 +39,15 @@ export async function dropStore(store: ConsentStore): Promise<void> {
 /** Database commands that read (as counted for the "at most 2 reads per request" rule). */
 export const READ_COMMANDS = new Set(['find', 'aggregate', 'count', 'distinct', 'getMore']);
 
-/** Counts the read commands the store's client starts while `run` runs. */
+/**
+ * Counts the read commands the store's client starts while `run` runs. The cache's background
+ * refresh (tagged with CACHE_REFRESH_COMMENT) is not a read of any request and is left out.
+ */
 export async function countReads<T>(store: ConsentStore, run: () => Promise<T>): Promise<{ result: T; reads: number; commands: string[] }> {
   const commands: string[] = [];
-  const listener = (event: { commandName: string }) => commands.push(event.commandName);
+  const listener = (event: { commandName: string; command: { comment?: unknown } }) => {
+    if (event.command.comment !== CACHE_REFRESH_COMMENT) commands.push(event.commandName);
+  };
   store.client.on('commandStarted', listener);
   try {
     const result = await run();

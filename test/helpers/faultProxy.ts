@@ -9,7 +9,7 @@ import { aFreshStore, anotherConnection, dropStore, mongoUri } from './database.
  */
 export type FaultMode =
   | { kind: 'pass' }
-  | { kind: 'latency'; ms: number }
+  | { kind: 'latency'; ms: number; /** Delay only the database's replies (requests reach it at once). */ repliesOnly?: boolean }
   | { kind: 'resetOnReply'; when?: (request: Buffer) => boolean }
   | { kind: 'blackhole' };
 
@@ -63,7 +63,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
           upstream.destroy();
           return;
         }
-        const due = Date.now() + (now.kind === 'latency' ? now.ms : 0);
+        const due = Date.now() + (now.kind === 'latency' && (replying || now.repliesOnly !== true) ? now.ms : 0);
         queue = queue.then(async () => {
           const wait = due - Date.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));

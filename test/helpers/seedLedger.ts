@@ -2,6 +2,7 @@ import { PURPOSES } from '../../src/consent/purposes.js';
 import type { Change } from '../../src/consent/validate.js';
 import type { Collections, EventDoc, StateDoc } from '../../src/store/collections.js';
 import { nextEventDoc, stateFromHead } from '../../src/store/ConsentStore.js';
+import { bumpProjectionVersion } from '../../src/store/projectionVersion.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
 import { aClearChange, aSetChange } from './changes.js';
 
@@ -62,7 +63,8 @@ export async function insertLedger(collections: Collections, docs: readonly Even
 
 /**
  * Inserts ledger documents and the projection the store would derive from them (each subject's
- * head, via the store's own `stateFromHead`), without one sync round trip per subject; returns the
+ * head, via the store's own `stateFromHead`), without one sync round trip per subject, then changes
+ * the projection's version as a write through the store would (so caches see it); returns the
  * projection documents it inserted.
  */
 export async function insertLedgerWithProjection(collections: Collections, docs: readonly EventDoc[], batchSize = 5000): Promise<StateDoc[]> {
@@ -73,5 +75,6 @@ export async function insertLedgerWithProjection(collections: Collections, docs:
   for (let i = 0; i < states.length; i += batchSize) {
     await collections.states.insertMany(states.slice(i, i + batchSize), { ordered: false });
   }
+  await bumpProjectionVersion(collections);
   return states;
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bumpProjectionVersion } from '../../src/store/projectionVersion.js';
 import { countReads } from '../helpers/database.js';
 import { aSetChange } from '../helpers/changes.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
@@ -57,11 +58,17 @@ describe('consentDecisions', () => {
     expect(res.data.consentDecisions[2].statement.id).toBe(denied);
   });
 
-  it('answers 1000 requests with one database read', async () => {
+  it('answers 1000 requests with one database read (the version; the states from the cache), or two when the cache is stale', async () => {
     const requests = Array.from({ length: 1000 }, (_, i) => (i % 10 === 9 ? { artistId: 'bulk-a' } : { artistId: 'bulk-b', trackId: `bt-${i % 200}` }));
-    const { result, reads } = await countReads(subgraph.store, () => subgraph.query(DECISIONS, { requests, purpose: 'VOICE_REPLICATION' }, reader));
+    const ask = () => countReads(subgraph.store, () => subgraph.query(DECISIONS, { requests, purpose: 'VOICE_REPLICATION' }, reader));
+    await subgraph.store.cache!.refresh();
+    await bumpProjectionVersion(subgraph.store.collections);
+    const stale = await ask();
+    await subgraph.store.cache!.refresh();
+    const { result, reads } = await ask();
     expect(result.errors).toBeUndefined();
-    expect(reads).toBe(1);
+    expect({ stale: stale.reads, current: reads }).toEqual({ stale: 2, current: 1 });
+    expect(stale.result.data).toEqual(result.data);
     const answers = result.data.consentDecisions;
     expect(answers).toHaveLength(1000);
     answers.forEach((d: any, i: number) => {

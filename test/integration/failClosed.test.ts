@@ -7,6 +7,7 @@ import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFer
 import { openStore } from '../../src/store/openStore.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { assertNoLeak } from '../helpers/assertNoLeak.js';
+import { TEST_CACHE } from '../helpers/database.js';
 import { aStoreBehindFaultProxy, type StoreBehindFaultProxy } from '../helpers/faultProxy.js';
 import { startTestSubgraph, type GraphQLResponse, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken } from '../helpers/tokens.js';
@@ -68,7 +69,7 @@ describe('with its database stopped and restarted', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'consent-failclosed-'));
     ferretdb = await startFerretdb({ dataDir });
     port = Number(new URL(ferretdb.uri).port);
-    store = await openStore({ uri: ferretdb.uri, dbName: 'failclosed', timeoutMs: DB_TIMEOUT_MS });
+    store = await openStore({ uri: ferretdb.uri, dbName: 'failclosed', timeoutMs: DB_TIMEOUT_MS, cache: TEST_CACHE });
     subgraph = await startTestSubgraph({ store });
     reader = await readToken();
     admin = await adminToken();

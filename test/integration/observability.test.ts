@@ -85,6 +85,8 @@ describe('observability', () => {
     expect(sample(text, 'consent_decisions_total', { purpose: 'VOICE_REPLICATION', allowed: 'true', basis: 'EXPLICIT' })).toBe(2);
     expect(sample(text, 'consent_decisions_total', { purpose: 'VOICE_REPLICATION', allowed: 'false', basis: 'DEFAULT' })).toBe(29);
     expect(sample(text, 'consent_process_cpu_seconds_total')).toBeGreaterThan(0);
+    // The mutation's decision and the query each looked their subjects up once.
+    expect((sample(text, 'consent_cache_lookups_total', { outcome: 'hit' }) ?? 0) + (sample(text, 'consent_cache_lookups_total', { outcome: 'miss' }) ?? 0)).toBe(2);
   });
 
   it('keeps client-chosen operation names from inflating the metric labels', async () => {

@@ -15,6 +15,7 @@ describe('loadConfig given bad configuration', () => {
     ['a JWKS URL that is not http(s)', { AUTH_JWKS_URL: 'file:///etc/keys' }, /AUTH_JWKS_URL must be an http\(s\) URL/],
     ['a port out of range', { PORT: '70000' }, /PORT must be an integer from 0 to 65535, but got: "70000"/],
     ['a non-numeric timeout', { DB_TIMEOUT_MS: 'soon' }, /DB_TIMEOUT_MS must be an integer/],
+    ['a negative cache size', { CACHE_MAX_SUBJECTS: '-1' }, /CACHE_MAX_SUBJECTS must be an integer from 0 to 10000000, but got: "-1"/],
     ['a database name with a dot', { MONGODB_DB: 'consent.prod' }, /MONGODB_DB must be a plain database name/],
     ['a boolean that is neither true nor false', { SEED_DEMO: 'yes' }, /SEED_DEMO must be true or false, but got: "yes"/],
   ])('refuses %s, naming the variable', (_name, env, message) => {

@@ -7,9 +7,14 @@ describe('loadConfig', () => {
   it('runs on the embedded database with an ephemeral dev secret when nothing is set', () => {
     const config = loadConfig({});
     expect(config.env).toBe('development');
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 4001, dbTimeoutMs: 2000, maxRepresentations: 1000, seedDemo: true });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 4001, dbTimeoutMs: 2000, maxRepresentations: 1000, seedDemo: true, cacheMaxSubjects: 250_000 });
     expect(config.database).toMatchObject({ kind: 'embedded', dbName: 'consent' });
     expect(config.auth).toEqual({ kind: 'ephemeral' });
+  });
+
+  it('turns the projection cache off with CACHE_MAX_SUBJECTS=0', () => {
+    expect(loadConfig({ CACHE_MAX_SUBJECTS: '0' }).cacheMaxSubjects).toBe(0);
+    expect(loadConfig({ CACHE_MAX_SUBJECTS: '1000' }).cacheMaxSubjects).toBe(1000);
   });
 
   it('uses MONGODB_URI as it is, starts nothing and seeds nothing by default', () => {

@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLLECTION_NAMES } from '../../src/store/collections.js';
+import { nextEventDoc, type ConsentStore } from '../../src/store/ConsentStore.js';
+import { openStore } from '../../src/store/openStore.js';
+import { subjectKey } from '../../src/store/subjectKey.js';
+import { aSetChange } from '../helpers/changes.js';
+import { aFreshStore, anotherConnection, countReads, dropStore, mongoUri } from '../helpers/database.js';
+import { aStoreBehindFaultProxy } from '../helpers/faultProxy.js';
+import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
+import { readToken, writeToken } from '../helpers/tokens.js';
+
+// The projection cache (src/store/ProjectionCache.ts) must never answer from state older than a
+// write acknowledged before the read began — on the replica that wrote, and on any other.
+
+const DECISION = /* GraphQL */ `
+  query One($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      ... on Artist { consent { decision(purpose: AI_TRAINING) { allowed basis } } }
+    }
+  }`;
+
+const SET = /* GraphQL */ `
+  mutation Set($input: SetConsentInput!) { setConsent(input: $input) { revision decision { allowed } } }`;
+
+const allowedOn = async (subgraph: TestSubgraph, artistId: string, token: string): Promise<boolean> => {
+  const res = await subgraph.query(DECISION, { representations: [{ __typename: 'Artist', id: artistId }] }, token);
+  expect(res.errors).toBeUndefined();
+  return res.data._entities[0].consent.decision.allowed as boolean;
+};
+
+// Which collections the store's client read from while `run` ran.
+async function collectionsRead(store: ConsentStore, run: () => Promise<unknown>): Promise<string[]> {
+  const read: string[] = [];
+  const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+    if (event.commandName === 'find') read.push(String(event.command.find));
+  };
+  store.client.on('commandStarted', listener);
+  try {
+    await run();
+  } finally {
+    store.client.off('commandStarted', listener);
+  }
+  return read;
+}
+
+describe('projection cache', () => {
+  let a: TestSubgraph;
+  let b: TestSubgraph;
+  let bStore: ConsentStore;
+  let reader: string;
+  let writer: string;
+
+  beforeAll(async () => {
+    a = await startTestSubgraph();
+    bStore = await anotherConnection(a.store);
+    b = await startTestSubgraph({ store: bStore });
+    reader = await readToken();
+    writer = await writeToken(undefined, ['cache-a', 'cache-b']);
+  });
+  afterAll(async () => {
+    await b.stop();
+    await bStore.close();
+    await a.stop();
+  });
+
+  it('answers an unchanged projection from memory: one small read of the version, none of the projection', async () => {
+    await a.store.append(aSetChange('cache-a', 'AI_TRAINING'), 'setup', new Date());
+    await a.store.cache!.refresh();
+    const hits = a.store.cache!.counts.hits;
+    const { reads, result } = await countReads(a.store, () => collectionsRead(a.store, () => allowedOn(a, 'cache-a', reader)));
+    expect(reads).toBe(1);
+    expect(result).toEqual([COLLECTION_NAMES.meta]);
+    expect(a.store.cache!.counts.hits).toBe(hits + 1);
+    expect(await allowedOn(a, 'cache-a', reader)).toBe(true);
+  });
+
+  it('after a change, reads the keys from the database (2 reads) until the refresh, then from memory again', async () => {
+    await a.store.cache!.refresh();
+    await a.store.append(aSetChange('cache-a', 'AI_TRAINING', { choice: 'DENY' }), 'setup', new Date());
+    const misses = a.store.cache!.counts.misses;
+    const read = await collectionsRead(a.store, async () => expect(await allowedOn(a, 'cache-a', reader)).toBe(false));
+    expect(read.slice(0, 2)).toEqual([COLLECTION_NAMES.meta, COLLECTION_NAMES.states]);
+    expect(a.store.cache!.counts.misses).toBe(misses + 1);
+    await a.store.cache!.refresh();
+    expect(await collectionsRead(a.store, async () => expect(await allowedOn(a, 'cache-a', reader)).toBe(false))).toEqual([COLLECTION_NAMES.meta]);
+  });
+
+  it('a withdrawal followed immediately by a check, 1000 times, on the writing replica and another: 0 stale allows', async () => {
+    let staleOnWriter = 0;
+    let staleOnOther = 0;
+    let warmAllows = 0;
+    // 10 rounds of 100 on fresh databases: FerretDB scans on every lookup, so a long ledger would
+    // only make each write slower, not the check any stronger.
+    for (let round = 0; round < 10; round++) {
+      const writing = await startTestSubgraph();
+      const otherStore = await anotherConnection(writing.store);
+      const other = await startTestSubgraph({ store: otherStore });
+      try {
+        for (let i = 0; i < 100; i++) {
+          await writing.store.append(aSetChange('cache-b', 'AI_TRAINING'), 'setup', new Date());
+          // Both caches now hold the ALLOW at the current version: a stale answer would be ALLOW.
+          await Promise.all([writing.store.cache!.refresh(), otherStore.cache!.refresh()]);
+          if (await allowedOn(other, 'cache-b', reader)) warmAllows++;
+          const deny = await writing.query(SET, { input: { subject: { artistId: 'cache-b' }, purpose: 'AI_TRAINING', choice: 'DENY', termsVersion: 't' } }, writer);
+          expect(deny.errors).toBeUndefined();
+          const [onOther, onWriter] = await Promise.all([allowedOn(other, 'cache-b', reader), allowedOn(writing, 'cache-b', reader)]);
+          if (onOther) staleOnOther++;
+          if (onWriter) staleOnWriter++;
+        }
+        // The ALLOW checks came from memory, so every DENY check really raced a cache holding ALLOW.
+        expect(otherStore.cache!.counts.hits).toBeGreaterThanOrEqual(100);
+      } finally {
+        await other.stop();
+        await otherStore.close();
+        await writing.stop();
+      }
+    }
+    expect({ staleOnWriter, staleOnOther, warmAllows }).toEqual({ staleOnWriter: 0, staleOnOther: 0, warmAllows: 1000 });
+  }, 300_000);
+});
+
+describe('projection cache: version reads', () => {
+  it('a request never shares a version read that started before it (slow database, write in between)', async () => {
+    const behind = await aStoreBehindFaultProxy(10_000);
+    const slow = await startTestSubgraph({ store: behind.store });
+    try {
+      const reader = await readToken();
+      await behind.direct.append(aSetChange('cache-c', 'AI_TRAINING'), 'setup', new Date());
+      await behind.store.cache!.refresh();
+      expect(await allowedOn(slow, 'cache-c', reader)).toBe(true);
+      behind.proxy.setMode({ kind: 'latency', ms: 400, repliesOnly: true });
+      // First request: its version read has been answered (the ALLOW's version), but the answer is
+      // still on its way while the withdrawal is acknowledged.
+      const first = allowedOn(slow, 'cache-c', reader);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await behind.direct.append(aSetChange('cache-c', 'AI_TRAINING', { choice: 'DENY' }), 'setup', new Date());
+      // Second request: starts after the acknowledgement, so it must see the DENY.
+      const second = await allowedOn(slow, 'cache-c', reader);
+      expect(second).toBe(false);
+      await first; // either answer is right for a read that began before the write
+    } finally {
+      behind.proxy.setMode({ kind: 'pass' });
+      await slow.stop();
+      await behind.close();
+    }
+  }, 30_000);
+
+  it('fails closed when the version cannot be read, even with a warm cache', async () => {
+    const behind = await aStoreBehindFaultProxy(1000);
+    const sub = await startTestSubgraph({ store: behind.store });
+    try {
+      const reader = await readToken();
+      await behind.direct.append(aSetChange('cache-d', 'AI_TRAINING'), 'setup', new Date());
+      await behind.store.cache!.refresh();
+      expect(await allowedOn(sub, 'cache-d', reader)).toBe(true);
+      behind.proxy.setMode({ kind: 'blackhole' });
+      const res = await sub.query(DECISION, { representations: [{ __typename: 'Artist', id: 'cache-d' }] }, reader);
+      expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(res.data?._entities?.[0]?.consent ?? null).toBeNull();
+    } finally {
+      behind.proxy.setMode({ kind: 'pass' });
+      await sub.stop();
+      await behind.close();
+    }
+  }, 30_000);
+});
+
+describe('projection cache: repair and size', () => {
+  let store: ConsentStore;
+  beforeAll(async () => {
+    store = await aFreshStore();
+  });
+  afterAll(() => dropStore(store));
+
+  it('a writer that died between the projection and the version leaves caches behind only until the next repair sweep', async () => {
+    const other = await anotherConnection(store);
+    try {
+      const key = subjectKey({ artistId: 'cache-e', trackId: null });
+      await store.append(aSetChange('cache-e', 'AI_TRAINING'), 'setup', new Date());
+      await other.cache!.refresh();
+      expect((await other.statesByKeys([key])).get(key)?.statements[0]?.choice).toBe('ALLOW');
+      // What append does, minus the version change: the ledger insert and the projection write.
+      const head = await store.collections.events.findOne({ _id: `${key}#1` });
+      await store.collections.events.insertOne(nextEventDoc(aSetChange('cache-e', 'AI_TRAINING', { choice: 'DENY' }), key, 'crashed', new Date(), head, head!.gseq, null));
+      await store.syncProjection(key);
+      expect((await other.statesByKeys([key])).get(key)?.statements[0]?.choice).toBe('ALLOW'); // behind: no version change
+      await store.repairProjections(head!.gseq - 1);
+      expect((await other.statesByKeys([key])).get(key)?.statements[0]?.choice).toBe('DENY');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('turns itself off when the projection outgrows CACHE_MAX_SUBJECTS, and reads the database instead', async () => {
+    for (const id of ['size-1', 'size-2', 'size-3']) await store.append(aSetChange(id, 'AI_TRAINING'), 'setup', new Date());
+    const small = await openStore({ uri: mongoUri(), dbName: store.collections.events.dbName, timeoutMs: 5000, cache: { maxSubjects: 2 } });
+    try {
+      await small.cache!.refresh();
+      expect(small.cache!.enabled).toBe(false);
+      const keys = ['size-1', 'size-2', 'size-3'].map((artistId) => subjectKey({ artistId, trackId: null }));
+      const { result, reads } = await countReads(small, () => small.statesByKeys(keys));
+      expect([...result.keys()].sort()).toEqual(keys.sort());
+      expect(reads).toBe(1);
+    } finally {
+      await small.close();
+    }
+  });
+});
