@@ -27,6 +27,8 @@ export interface Config {
   readonly logLevel: string;
   /** Answer `__schema`/`__type` introspection (off in production by default; `_service { sdl }` always works). */
   readonly introspection: boolean;
+  /** How GraphQL operations are executed: compiled by graphql-jit, or interpreted by graphql-js. */
+  readonly executor: 'jit' | 'graphql-js';
   /** Largest projection the in-memory cache holds (documents); 0 turns the cache off. */
   readonly cacheMaxSubjects: number;
   /** Time between projection repair sweeps (ms). */
@@ -81,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: boolVar(env, 'SEED_DEMO', database.kind === 'embedded'),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+    executor: oneOf(env, 'GRAPHQL_EXECUTOR', ['jit', 'graphql-js'] as const, 'jit'),
     cacheMaxSubjects: intVar(env, 'CACHE_MAX_SUBJECTS', 250_000, 0, 10_000_000),
     repairIntervalMs: intVar(env, 'REPAIR_INTERVAL_MS', 5000, 100, 3_600_000),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
@@ -191,4 +194,11 @@ function boolVar(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
   throw new ConfigError(`${name} must be true or false, but got: ${JSON.stringify(raw)}`);
+}
+
+function oneOf<const T extends readonly string[]>(env: NodeJS.ProcessEnv, name: string, values: T, fallback: T[number]): T[number] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if ((values as readonly string[]).includes(raw)) return raw as T[number];
+  throw new ConfigError(`${name} must be ${values.join(' or ')}, but got: ${JSON.stringify(raw)}`);
 }

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     logger,
     maxRepresentations: config.maxRepresentations,
     introspection: config.introspection,
+    executor: config.executor,
     drainTimeoutMs: config.drainTimeoutMs,
     gatewaySignatureSecret: config.requireGatewaySignature ? (config.gatewaySignatureSecret ?? undefined) : undefined,
     landingPage: config.landingPage ? renderPlayground(playgroundOptions('Consent subgraph', SUBGRAPH_EXAMPLES, devTokens?.write)) : undefined,

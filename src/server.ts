@@ -8,6 +8,7 @@ import { createLoaders, type RequestContext } from './context.js';
 import { signedParamsOf, verifyGatewaySignature } from './auth/verifyGatewaySignature.js';
 import { codeOf, createFormatError } from './errors.js';
 import { createRequestLimits } from './limits.js';
+import { compiledExecution, type Executor } from './execution/compiledExecution.js';
 import { createMetrics, registerCacheMetrics, type Metrics } from './observability/createMetrics.js';
 import { createObservabilityPlugin } from './observability/createObservabilityPlugin.js';
 import { DecisionTally } from './observability/DecisionTally.js';
@@ -37,6 +38,8 @@ export interface ServerDeps {
   readonly gatewaySignatureSecret?: string;
   /** The playground HTML served on GET with `Accept: text/html` (see src/playground). @default none */
   readonly landingPage?: string;
+  /** How operations are executed (see src/execution/compiledExecution.ts). @default 'jit' */
+  readonly executor?: Executor;
 }
 
 /** A running (or ready to run) consent subgraph. */
@@ -59,8 +62,9 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   const introspection = deps.introspection ?? true;
   const limits = createRequestLimits({ hideSuggestions: !introspection, limitIntrospection: !introspection });
   let draining = false;
+  const schema = buildConsentSchema({ store: deps.store, maxRepresentations: deps.maxRepresentations });
   const apollo = new ApolloServer<RequestContext>({
-    schema: buildConsentSchema({ store: deps.store, maxRepresentations: deps.maxRepresentations }),
+    ...((deps.executor ?? 'jit') === 'jit' ? { gateway: compiledExecution(schema) } : { schema }),
     formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error')),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
