@@ -120,14 +120,20 @@ describe('projection cache', () => {
 });
 
 describe('projection cache: version reads', () => {
+  // A subgraph whose store goes through a fault proxy, with `artistId`'s ALLOW in its warm cache.
+  async function aWarmSubgraphBehindAProxy(timeoutMs: number, artistId: string) {
+    const behind = await aStoreBehindFaultProxy(timeoutMs);
+    const subgraph = await startTestSubgraph({ store: behind.store });
+    const reader = await readToken();
+    await behind.direct.append(aSetChange(artistId, 'AI_TRAINING'), 'setup', new Date());
+    await behind.store.cache!.refresh();
+    expect(await allowedOn(subgraph, artistId, reader)).toBe(true);
+    return { behind, subgraph, reader };
+  }
+
   it('a request never shares a version read that started before it (slow database, write in between)', async () => {
-    const behind = await aStoreBehindFaultProxy(10_000);
-    const slow = await startTestSubgraph({ store: behind.store });
+    const { behind, subgraph: slow, reader } = await aWarmSubgraphBehindAProxy(10_000, 'cache-c');
     try {
-      const reader = await readToken();
-      await behind.direct.append(aSetChange('cache-c', 'AI_TRAINING'), 'setup', new Date());
-      await behind.store.cache!.refresh();
-      expect(await allowedOn(slow, 'cache-c', reader)).toBe(true);
       behind.proxy.setMode({ kind: 'latency', ms: 400, repliesOnly: true });
       // First request: its version read has been answered (the ALLOW's version), but the answer is
       // still on its way while the withdrawal is acknowledged.
@@ -146,13 +152,8 @@ describe('projection cache: version reads', () => {
   }, 30_000);
 
   it('fails closed when the version cannot be read, even with a warm cache', async () => {
-    const behind = await aStoreBehindFaultProxy(1000);
-    const sub = await startTestSubgraph({ store: behind.store });
+    const { behind, subgraph: sub, reader } = await aWarmSubgraphBehindAProxy(1000, 'cache-d');
     try {
-      const reader = await readToken();
-      await behind.direct.append(aSetChange('cache-d', 'AI_TRAINING'), 'setup', new Date());
-      await behind.store.cache!.refresh();
-      expect(await allowedOn(sub, 'cache-d', reader)).toBe(true);
       behind.proxy.setMode({ kind: 'blackhole' });
       const res = await sub.query(DECISION, { representations: [{ __typename: 'Artist', id: 'cache-d' }] }, reader);
       expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
