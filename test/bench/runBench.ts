@@ -169,13 +169,21 @@ async function main(): Promise<void> {
       });
     }
 
-    for (const { workload, variants: names } of workloads) {
-      for (const variant of variants.filter((v) => names.includes(v.name))) {
-        const aloneMs = await check(variant, token, workload);
-        rows.push(await measure(variant, workload, token, reads, dbPid, aloneMs));
-        printRow(rows[rows.length - 1]!);
+    // The variants that make FerretDB scan its collections over and over (uncached, naive) run
+    // after the others, so they can't slow a row that follows them (seen here: the real 10-track
+    // row gave 808-822 req/s after them, 1,307 req/s in a run without them).
+    for (const group of [['real', 'ceiling'], ['uncached', 'naive']]) {
+      for (const { workload, variants: names } of workloads) {
+        for (const variant of variants.filter((v) => group.includes(v.name) && names.includes(v.name))) {
+          const aloneMs = await check(variant, token, workload);
+          rows.push(await measure(variant, workload, token, reads, dbPid, aloneMs));
+          printRow(rows[rows.length - 1]!);
+        }
       }
     }
+    const order = ['real', 'uncached', 'naive', 'ceiling'];
+    const workloadOrder = workloads.map((w) => w.workload.name);
+    rows.sort((a, b) => workloadOrder.indexOf(a.workload) - workloadOrder.indexOf(b.workload) || order.indexOf(a.variant) - order.indexOf(b.variant));
 
     console.log('\n## Results\n');
     printTable(rows);
