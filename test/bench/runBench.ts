@@ -295,11 +295,7 @@ function plannedLoad(connections: number, aloneMs: number): { connections: numbe
  * check requests (a request slower than DURATION is sent once).
  */
 async function check(variant: Variant, token: string, workload: Workload): Promise<number> {
-  let total = 0;
-  let sent = 0;
-  const checked = await checkAnswers(variant, token, workload);
-  total = checked.total;
-  sent = checked.sent;
+  const { total, sent } = await checkAnswers(variant, token, workload);
   if (total / sent > FAST_MS) return total / sent;
   const latencies: number[] = [];
   const until = performance.now() + WARM_UP_MS;

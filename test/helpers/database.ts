@@ -40,18 +40,25 @@ export async function dropStore(store: ConsentStore): Promise<void> {
 export const READ_COMMANDS = new Set(['find', 'aggregate', 'count', 'distinct', 'getMore']);
 
 /**
- * Counts the read commands the store's client starts while `run` runs. The cache's background
- * refresh (tagged with CACHE_REFRESH_COMMENT) is not a read of any request and is left out.
+ * Counts the read commands the store's client starts while `run` runs, and lists the collections
+ * its `find`s read, in order. The cache's background refresh (tagged with CACHE_REFRESH_COMMENT) is
+ * not a read of any request and is left out.
  */
-export async function countReads<T>(store: ConsentStore, run: () => Promise<T>): Promise<{ result: T; reads: number; commands: string[] }> {
+export async function countReads<T>(
+  store: ConsentStore,
+  run: () => Promise<T>,
+): Promise<{ result: T; reads: number; commands: string[]; found: string[] }> {
   const commands: string[] = [];
-  const listener = (event: { commandName: string; command: { comment?: unknown } }) => {
-    if (event.command.comment !== CACHE_REFRESH_COMMENT) commands.push(event.commandName);
+  const found: string[] = [];
+  const listener = (event: { commandName: string; command: { comment?: unknown; find?: unknown } }) => {
+    if (event.command.comment === CACHE_REFRESH_COMMENT) return;
+    commands.push(event.commandName);
+    if (event.commandName === 'find') found.push(String(event.command.find));
   };
   store.client.on('commandStarted', listener);
   try {
     const result = await run();
-    return { result, reads: commands.filter((c) => READ_COMMANDS.has(c)).length, commands };
+    return { result, reads: commands.filter((c) => READ_COMMANDS.has(c)).length, commands, found };
   } finally {
     store.client.off('commandStarted', listener);
   }
