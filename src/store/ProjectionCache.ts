@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { StateDoc } from './collections.js';
+import { coalescedReader } from './projectionVersion.js';
 
 /** Every command the cache's background refresh sends carries this comment (tests and the bench tell them apart). */
 export const CACHE_REFRESH_COMMENT = 'consent-cache-refresh';
@@ -48,7 +49,6 @@ interface Snapshot {
  */
 export class ProjectionCache {
   private snapshot: Snapshot | null = null;
-  private refreshing: Promise<void> | null = null;
   private disabled = false;
   private closed = false;
   /** Lookups answered from memory and from the database since start (for tests and the bench). */
@@ -83,16 +83,20 @@ export class ProjectionCache {
   }
 
   /**
-   * Loads the projection again unless a load is running (then resolves when it ends). Never
-   * rejects: a failed refresh is logged and leaves the cache missing until the next one.
+   * Loads the projection again; resolves once a load that started after this call has ended. A
+   * load already running may have read the version before the caller's last write, so the caller
+   * waits for the next one (at most one runs and one waits, as with version reads). Never
+   * rejects: a failed load is logged and leaves the cache missing until the next one.
    */
   refresh(): Promise<void> {
     if (this.disabled || this.closed) return Promise.resolve();
-    this.refreshing ??= this.load().finally(() => {
-      this.refreshing = null;
-    });
-    return this.refreshing;
+    this.pendingRefresh = this.reload();
+    return this.pendingRefresh;
   }
+
+  private readonly reload = coalescedReader(() => this.load());
+  // The latest refresh asked for, which close() waits for.
+  private pendingRefresh: Promise<void> = Promise.resolve();
 
   /** Whether the cache is serving: false before the first load, and for good once the projection outgrew it. */
   get enabled(): boolean {
@@ -104,11 +108,11 @@ export class ProjectionCache {
     return this.snapshot?.version ?? null;
   }
 
-  /** Drops the snapshot and stops refreshing; waits for a running refresh. */
+  /** Drops the snapshot and stops refreshing; waits for the refreshes asked for. */
   async close(): Promise<void> {
     this.closed = true;
     this.snapshot = null;
-    await this.refreshing;
+    await this.pendingRefresh;
   }
 
   private async load(): Promise<void> {
