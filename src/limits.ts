@@ -1,6 +1,18 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type ParseOptions, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ParseOptions,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import { estimateCost } from './estimateCost.js';
 
 /**
  * Static limits on a GraphQL operation, checked before anything executes. The gateway's real
@@ -16,17 +28,40 @@ export const REQUEST_LIMITS = Object.freeze({
   maxDirectives: 20,
   /** Lexical tokens of the query text (variables don't count). */
   maxTokens: 2000,
-  /** graphql-armor's static cost (objects 2, scalars 1, ×1.5 per level). */
-  maxCost: 5000,
+  /**
+   * Demand-control cost (src/estimateCost.ts, the schema's `@cost`/`@listSize`), the same budget
+   * the gateway enforces: the feed or a listing at 1000, 1000 tracks with every decision,
+   * statement and signal, or 1000 `consentDecisions` requests each fit, and ten of any of them don't.
+   */
+  maxCost: 50_000,
+  /** Consent decisions one operation may compute: 1000 works with `decisions` and `signals` both. */
+  maxDecisions: 20_000,
+  /** Errors one response lists; the rest are summarised in one more error. */
+  maxErrors: 100,
   /** Deepest introspection selection where introspection is on: GraphiQL's own schema query is 21. */
   maxIntrospectionDepth: 24,
 });
 
+/** What {@link createRequestLimits} needs. */
+export interface RequestLimitOptions {
+  /** Whether "Did you mean …" suggestions are masked. */
+  readonly hideSuggestions: boolean;
+  /** Whether introspection counts towards the depth limit (it does where introspection is off). */
+  readonly limitIntrospection: boolean;
+  /** The executable schema, whose `@cost`/`@listSize` price an operation. */
+  readonly schema: GraphQLSchema;
+  /** Most `_entities` representations one request may carry, across all its `_entities` fields. @default 1000 */
+  readonly maxRepresentations?: number;
+  /** Largest demand-control cost of one operation. @default REQUEST_LIMITS.maxCost */
+  readonly maxCost?: number;
+}
+
 /**
- * Parse options, validation rules and plugins that refuse deep, aliased, directive-heavy, long or
- * costly operations (HTTP 400, GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED) before execution.
+ * Parse options, validation rules and plugins that refuse deep, aliased, directive-heavy or long
+ * operations (HTTP 400, GRAPHQL_PARSE_FAILED or GRAPHQL_VALIDATION_FAILED), and operations over the
+ * per-request budgets (HTTP 400, BAD_USER_INPUT or COST_ESTIMATED_TOO_EXPENSIVE), before execution.
  */
-export function createRequestLimits(options: { hideSuggestions: boolean; limitIntrospection: boolean }): {
+export function createRequestLimits(options: RequestLimitOptions): {
   parseOptions: ParseOptions;
   validationRules: ValidationRule[];
   plugins: ApolloServerPlugin[];
@@ -41,7 +76,8 @@ export function createRequestLimits(options: { hideSuggestions: boolean; limitIn
     // graphql-armor's Apollo token plugin throws from a hook, which Apollo answers with HTTP 500;
     // graphql-js's own parser limit (parseOptions below) fails the parse cleanly with a 400.
     maxTokens: { enabled: false },
-    costLimit: { maxCost: REQUEST_LIMITS.maxCost, ignoreIntrospection: !options.limitIntrospection },
+    // Replaced by the demand-control budget below: armor's cost multiplies only literal `first`.
+    costLimit: { enabled: false },
     // "Did you mean …" leaks field names when introspection is off; keep it in development.
     blockFieldSuggestion: { enabled: options.hideSuggestions },
   });
@@ -49,8 +85,88 @@ export function createRequestLimits(options: { hideSuggestions: boolean; limitIn
   return {
     parseOptions: { maxTokens: REQUEST_LIMITS.maxTokens },
     validationRules: [...(validationRules as ValidationRule[]), introspectionDepthRule(REQUEST_LIMITS.maxIntrospectionDepth)],
-    plugins: plugins as ApolloServerPlugin[],
+    plugins: [
+      ...(plugins as ApolloServerPlugin[]),
+      requestBudgetPlugin({
+        schema: options.schema,
+        maxRepresentations: options.maxRepresentations ?? 1000,
+        maxCost: options.maxCost ?? REQUEST_LIMITS.maxCost,
+        maxDecisions: REQUEST_LIMITS.maxDecisions,
+        maxErrors: REQUEST_LIMITS.maxErrors,
+      }),
+    ],
   };
+}
+
+/**
+ * Bounds a whole request: once the operation is known (after validation, before any resolver or
+ * database read) its representations, decisions and cost are estimated with the request's
+ * variables and an operation over budget is refused with HTTP 400; a response lists at most
+ * `maxErrors` errors, the rest summarised in one.
+ */
+export function requestBudgetPlugin(budget: {
+  schema: GraphQLSchema;
+  maxRepresentations: number;
+  maxCost: number;
+  maxDecisions: number;
+  maxErrors: number;
+}): ApolloServerPlugin {
+  const listener: GraphQLRequestListener<never> = {
+    async didResolveOperation({ document, operation, request }) {
+      if (operation === undefined) return; // Apollo itself refuses a request that names no operation it has
+      const fragments = new Map<string, FragmentDefinitionNode>();
+      for (const definition of document.definitions) {
+        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+      }
+      const estimate = estimateCost(budget.schema, operation, fragments, request.variables ?? {});
+      if (estimate.representations > budget.maxRepresentations) {
+        throw refusal(
+          `_entities takes at most ${budget.maxRepresentations} representations per request (all _entities fields together), but got ${estimate.representations}; split the request.`,
+          'BAD_USER_INPUT',
+        );
+      }
+      if (estimate.decisions > budget.maxDecisions) {
+        throw refusal(
+          `The operation would compute ${estimate.decisions} consent decisions, more than the ${budget.maxDecisions} one request may; split the request.`,
+          'COST_ESTIMATED_TOO_EXPENSIVE',
+          { estimated: estimate.cost, max: budget.maxCost },
+        );
+      }
+      if (estimate.cost > budget.maxCost) {
+        throw refusal(
+          `Operation estimated cost ${estimate.cost} exceeded configured maximum ${budget.maxCost}; ask for fewer entities, smaller pages or fewer fields.`,
+          'COST_ESTIMATED_TOO_EXPENSIVE',
+          { estimated: estimate.cost, max: budget.maxCost },
+        );
+      }
+    },
+    async willSendResponse({ response }) {
+      if (response.body.kind !== 'single') return;
+      const { errors } = response.body.singleResult;
+      if (errors !== undefined && errors.length > budget.maxErrors) {
+        response.body.singleResult.errors = capErrors(errors, budget.maxErrors);
+      }
+    },
+  };
+  return { requestDidStart: async () => listener };
+}
+
+// The first `max` errors, then one that counts the rest by code and carries the first omitted
+// one's code: a client that checks codes still sees why, and every nulled field stays null.
+function capErrors(errors: readonly GraphQLFormattedError[], max: number): GraphQLFormattedError[] {
+  const omitted = errors.slice(max);
+  const byCode = new Map<unknown, number>();
+  for (const error of omitted) byCode.set(error.extensions?.code, (byCode.get(error.extensions?.code) ?? 0) + 1);
+  const counts = [...byCode].map(([code, count]) => `${String(code)}: ${count}`).join(', ');
+  return [
+    ...errors.slice(0, max),
+    { message: `${omitted.length} more errors omitted (${counts}); a response lists at most ${max}.`, extensions: { code: omitted[0]!.extensions?.code } },
+  ];
+}
+
+// Apollo answers an error thrown from didResolveOperation with HTTP 500 unless it names a status.
+function refusal(message: string, code: string, cost?: { estimated: number; max: number }): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...(cost ? { cost } : {}), http: { status: 400 } } });
 }
 
 /**

@@ -26,6 +26,10 @@ export interface ServerDeps {
   readonly maxRepresentations?: number;
   /** Largest request body accepted, in bytes. @default 2 MiB */
   readonly maxBodyBytes?: number;
+  /** Largest demand-control cost of one operation (src/estimateCost.ts). @default REQUEST_LIMITS.maxCost (50000) */
+  readonly maxCost?: number;
+  /** Largest response body sent, in bytes; a larger one is replaced by an error. @default 16 MiB */
+  readonly maxResponseBytes?: number;
   /** The clock decisions are made by. @default () => new Date() */
   readonly clock?: () => Date;
   /** Prometheus metrics, served at `/metrics`. @default a fresh registry */
@@ -60,9 +64,16 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     registerCacheMetrics(metrics.registry, deps.store.cache);
   }
   const introspection = deps.introspection ?? true;
-  const limits = createRequestLimits({ hideSuggestions: !introspection, limitIntrospection: !introspection });
-  let draining = false;
   const schema = buildConsentSchema({ store: deps.store, maxRepresentations: deps.maxRepresentations });
+  const limits = createRequestLimits({
+    hideSuggestions: !introspection,
+    limitIntrospection: !introspection,
+    schema,
+    maxRepresentations: deps.maxRepresentations,
+    maxCost: deps.maxCost,
+  });
+  const maxResponseBytes = deps.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  let draining = false;
   const apollo = new ApolloServer<RequestContext>({
     ...((deps.executor ?? 'jit') === 'jit' ? { gateway: compiledExecution(schema) } : { schema }),
     formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error')),
@@ -129,6 +140,12 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
         decisions: new DecisionTally(),
       }),
     });
+    // The budgets refuse costly operations before they run; this is the backstop for whatever they
+    // don't foresee. No partial data is sent: a field the client needs is never half there.
+    if (response.body.kind === 'complete' && Buffer.byteLength(response.body.string) > maxResponseBytes) {
+      requestLog(deps.logger).warn({ limit: maxResponseBytes }, 'response over the size limit refused');
+      return sendJson(res, 400, graphqlError(`The response would exceed ${maxResponseBytes} bytes; ask for fewer entities, smaller pages or fewer fields.`, 'RESPONSE_TOO_LARGE'));
+    }
     res.statusCode = response.status ?? 200;
     for (const [name, value] of response.headers) res.setHeader(name, value);
     if (response.body.kind === 'complete') {
@@ -176,6 +193,10 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
 }
 
 const TOO_LARGE = Symbol('too large');
+
+// Room for the largest legitimate answer (1000 tracks with every decision, statement and signal)
+// with margin; BENCHMARKS.md has its measured size.
+const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 // Reads the body up to `limit` bytes; past it, stops reading and reports TOO_LARGE.
 async function readBody(req: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE> {

@@ -7,6 +7,7 @@ import { parse } from 'graphql';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { VerifierOptions } from '../auth/createTokenVerifier.js';
 import { GATEWAY_SIGNATURE_EXTENSION } from '../auth/verifyGatewaySignature.js';
+import { REQUEST_LIMITS } from '../limits.js';
 import { renderPlayground, type PlaygroundOptions } from '../playground/renderPlayground.js';
 
 // The gateway and its plugins load graphql's CommonJS build (graphql 16 has no "exports" map, so
@@ -40,6 +41,12 @@ export interface CreateGatewayOptions {
    */
   playground?: PlaygroundOptions | false;
   /**
+   * Largest demand-control cost of one client operation (the `@cost`/`@listSize` of the supergraph,
+   * summed over every subgraph request it plans), refused with COST_ESTIMATED_TOO_EXPENSIVE.
+   * @default REQUEST_LIMITS.maxCost, the subgraph's own budget
+   */
+  maxCost?: number;
+  /**
    * Gateway log level.
    * @default false (silent)
    */
@@ -68,8 +75,9 @@ interface JwtContext {
  * own request. Every other subgraph error (INTERNAL_SERVER_ERROR, DOWNSTREAM_SERVICE_ERROR for an
  * unreachable subgraph, …) becomes "Unexpected error." at the same path, so no driver message,
  * host name or URL leaks; the subgraph's name stays in `extensions.serviceName`. The subgraph's
- * GRAPHQL_VALIDATION_FAILED is its request limits (depth, aliases, cost) refusing the part of the
- * client's operation it was sent, so the client is told which limit it hit.
+ * GRAPHQL_VALIDATION_FAILED, COST_ESTIMATED_TOO_EXPENSIVE and RESPONSE_TOO_LARGE are its request
+ * limits and budgets refusing the part of the client's operation it was sent, so the client is told
+ * which limit it hit.
  */
 export const CLIENT_FACING_CODES: ReadonlySet<string> = new Set([
   'UNAUTHENTICATED',
@@ -78,6 +86,8 @@ export const CLIENT_FACING_CODES: ReadonlySet<string> = new Set([
   'GRAPHQL_VALIDATION_FAILED',
   'SERVICE_UNAVAILABLE',
   'IDEMPOTENCY_KEY_REUSED',
+  'COST_ESTIMATED_TOO_EXPENSIVE',
+  'RESPONSE_TOO_LARGE',
 ]);
 
 /** Composes `subgraphs` into a supergraph SDL, throwing one error that lists every composition error. */
@@ -111,6 +121,9 @@ export function createGateway(opts: CreateGatewayOptions): Gateway {
     renderGraphiQL: renderPlayground,
     landingPage: false,
     maskedErrors: { maskError },
+    // The schema's `@cost`/`@listSize` priced as the subgraph prices them (src/estimateCost.ts);
+    // lists without `@listSize` count once, as the subgraph's own budget covers what it can't see.
+    demandControl: { maxCost: opts.maxCost ?? REQUEST_LIMITS.maxCost, includeExtensionMetadata: false },
     propagateHeaders: {
       // The consent subgraph verifies the token itself (defence in depth), so it needs the original.
       fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') }),
