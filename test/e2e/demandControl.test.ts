@@ -124,7 +124,11 @@ describe('demand control: the documented caps are reachable and nothing much bey
         await viaGateway(`query ($n: Int) { ${ten(listing('$n', 'id'))} }`, { n: 1000 }),
         await viaGateway(`query ($r: [DecisionRequest!]!) { ${ten(`consentDecisions(requests: $r, ${DECISIONS}`)} }`, { r: requests }),
       ];
-      for (const res of cases) refused(res, 'COST_ESTIMATED_TOO_EXPENSIVE');
+      for (const res of cases) {
+        refused(res, 'COST_ESTIMATED_TOO_EXPENSIVE');
+        // Refused by the gateway's own estimate, before any subgraph is called.
+        expect(res.errors![0]!.extensions).not.toHaveProperty('serviceName');
+      }
     });
 
     it('refuses 1000 tracks with a full history page each with COST_ESTIMATED_TOO_EXPENSIVE', async () => {
