@@ -194,9 +194,11 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
 
 const TOO_LARGE = Symbol('too large');
 
-// Room for the largest legitimate answer (1000 tracks with every decision, statement and signal)
-// with margin; BENCHMARKS.md has its measured size.
-const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/**
+ * Largest response sent by default: room for several times the largest legitimate answer (1000 tracks with every
+ * decision, statement and signal; test/e2e/demandControl.test.ts checks it fits).
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 // Reads the body up to `limit` bytes; past it, stops reading and reports TOO_LARGE.
 async function readBody(req: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE> {

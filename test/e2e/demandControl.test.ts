@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PURPOSES } from '../../src/consent/purposes.js';
 import { REQUEST_LIMITS } from '../../src/limits.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/server.js';
 import { aSetChange } from '../helpers/changes.js';
 import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
 import { ledgerDocs, insertLedgerWithProjection, type TimedChange } from '../helpers/seedLedger.js';
@@ -152,6 +153,10 @@ describe('demand control: the documented caps are reachable and nothing much bey
     it('serves 1000 representations with every decision, statement and signal', async () => {
       const res = await direct(`query ($r: [_Any!]!) { _entities(representations: $r) { ... on Track { id ${CONSENT} } } }`, { r: representations });
       expect(ok(res)._entities).toHaveLength(TRACKS);
+      // The largest legitimate answer must fit the response limit with room to spare.
+      const bytes = Buffer.byteLength(JSON.stringify({ data: res.data }));
+      console.log(`1000 tracks with every decision, statement and signal: ${bytes} bytes`);
+      expect(bytes).toBeLessThan(DEFAULT_MAX_RESPONSE_BYTES / 2);
     });
 
     it('serves consentDecisions for 1000 requests', async () => {
