@@ -97,8 +97,9 @@ export function composeSupergraph(subgraphs: GatewaySubgraph[]): string {
  * Creates Hive Gateway for the composed `subgraphs`, enforcing `@authenticated`/`@requiresScopes`
  * from the supergraph against bearer tokens and forwarding `Authorization` to subgraphs.
  * No token: public fields resolve, protected ones are nulled with UNAUTHENTICATED (and never sent
- * to their subgraph). A token that is malformed, badly signed or expired: the whole request is
- * refused with UNAUTHENTICATED (HTTP 401). `npm run supergraph`, docker and the tests all use this.
+ * to their subgraph). A token that is malformed, badly signed, expired, without `exp`, issued in
+ * the future, living longer than `auth.maxTokenAge`, or with the wrong `iss`/`aud` when those are
+ * configured: the whole request is refused with UNAUTHENTICATED (HTTP 401). `npm run supergraph`, docker and the tests all use this.
  */
 export function createGateway(opts: CreateGatewayOptions): Gateway {
   const supergraphSdl = composeSupergraph(opts.subgraphs);
