@@ -5,11 +5,17 @@ export type DatabaseConfig =
   | { readonly kind: 'external'; readonly uri: string; readonly dbName: string }
   | { readonly kind: 'embedded'; readonly dataDir: string; readonly dbName: string };
 
+/** How bearer tokens are timed (seconds): longest declared lifetime (AUTH_MAX_TOKEN_AGE) and clock skew (AUTH_CLOCK_SKEW). */
+export interface TokenTiming {
+  readonly maxTokenAge: number;
+  readonly clockSkew: number;
+}
+
 /** How bearer tokens are verified; `ephemeral` is development only (a secret made at start-up). */
 export type AuthConfig =
-  | { readonly kind: 'secret'; readonly secret: string; readonly issuer?: string; readonly audience?: string }
-  | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer?: string; readonly audience?: string }
-  | { readonly kind: 'ephemeral' };
+  | ({ readonly kind: 'secret'; readonly secret: string; readonly issuer?: string; readonly audience?: string } & TokenTiming)
+  | ({ readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer?: string; readonly audience?: string } & TokenTiming)
+  | ({ readonly kind: 'ephemeral' } & TokenTiming);
 
 /** The service's whole configuration, read once from the environment, validated and frozen. */
 export interface Config {
@@ -39,8 +45,10 @@ export interface Config {
   readonly tracing: TracingConfig | null;
   /** Secret shared with the gateway for its HMAC signature of upstream requests; null when unset. */
   readonly gatewaySignatureSecret: string | null;
-  /** Refuse every GraphQL request without a valid gateway signature (UNAUTHENTICATED). */
+  /** Refuse every GraphQL request without a valid gateway signature (UNAUTHENTICATED); on by default in production. */
   readonly requireGatewaySignature: boolean;
+  /** Port of the separate `/metrics` server (same host); null serves `/metrics` on the service port (development default). */
+  readonly metricsPort: number | null;
   /** Serve the GraphiQL playground on GET with Accept: text/html (off in production by default). */
   readonly landingPage: boolean;
 }
@@ -67,15 +75,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const auth = authOf(env, nodeEnv);
   const gatewaySignatureSecret = gatewaySignatureSecretOf(env);
-  const requireGatewaySignature = boolVar(env, 'REQUIRE_GATEWAY_SIGNATURE', false);
+  const requireGatewaySignature = boolVar(env, 'REQUIRE_GATEWAY_SIGNATURE', nodeEnv === 'production');
   if (requireGatewaySignature && gatewaySignatureSecret === null) {
-    throw new ConfigError('REQUIRE_GATEWAY_SIGNATURE=true needs GATEWAY_SIGNATURE_SECRET (the secret the gateway signs with).');
+    throw new ConfigError(
+      env.REQUIRE_GATEWAY_SIGNATURE
+        ? 'REQUIRE_GATEWAY_SIGNATURE=true needs GATEWAY_SIGNATURE_SECRET (the secret the gateway signs with).'
+        : 'NODE_ENV=production requires gateway signatures: set GATEWAY_SIGNATURE_SECRET (the secret the gateway signs with), or REQUIRE_GATEWAY_SIGNATURE=false to accept unsigned requests.',
+    );
+  }
+  const port = intVar(env, 'PORT', 4001, 0, 65535);
+  // In production /metrics never shares the service port: it would be as reachable as the API.
+  const metricsPort = env.METRICS_PORT ? intVar(env, 'METRICS_PORT', 9464, 0, 65535) : nodeEnv === 'production' ? 9464 : null;
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError(`METRICS_PORT must differ from PORT (${port}): /metrics is served on its own port, but got: ${JSON.stringify(env.METRICS_PORT ?? String(metricsPort))}`);
   }
 
   return Object.freeze({
     env: nodeEnv,
     host: env.HOST ?? '127.0.0.1',
-    port: intVar(env, 'PORT', 4001, 0, 65535),
+    port,
     database: Object.freeze(database),
     dbTimeoutMs: intVar(env, 'DB_TIMEOUT_MS', 2000, 100, 60000),
     auth: Object.freeze(auth),
@@ -90,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tracing: tracingOf(env),
     gatewaySignatureSecret,
     requireGatewaySignature,
+    metricsPort,
     landingPage: boolVar(env, 'LANDING_PAGE', nodeEnv !== 'production'),
   });
 }
@@ -111,7 +130,7 @@ export interface GatewayConfig {
 /** Reads the gateway's configuration: AUTH_* as for the subgraph, CONSENT_URL, CATALOG_URL, PORT (4000). */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const nodeEnv = env.NODE_ENV === 'production' ? 'production' : 'development';
-  const auth = authOf(env, 'development');
+  const auth = authOf(env, nodeEnv);
   if (auth.kind === 'ephemeral') throw new ConfigError('The gateway needs AUTH_JWT_SECRET or AUTH_JWKS_URL (the same keys as the consent subgraph).');
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
@@ -134,22 +153,34 @@ export function loadCatalogConfig(env: NodeJS.ProcessEnv = process.env): { reado
   return Object.freeze({ host: env.HOST ?? '127.0.0.1', port: intVar(env, 'PORT', 4002, 0, 65535) });
 }
 
+// Issuer and audience are checked whenever set; production requires both, so a token minted by
+// another issuer or for another service sharing the keys is refused.
 function authOf(env: NodeJS.ProcessEnv, nodeEnv: Config['env']): AuthConfig {
   const issuer = env.AUTH_ISSUER || undefined;
   const audience = env.AUTH_AUDIENCE || undefined;
+  const timing: TokenTiming = {
+    maxTokenAge: intVar(env, 'AUTH_MAX_TOKEN_AGE', 86_400, 1, 31_536_000),
+    clockSkew: intVar(env, 'AUTH_CLOCK_SKEW', 30, 0, 300),
+  };
   let auth: AuthConfig;
   if (env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL) {
     throw new ConfigError('Set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both.');
   } else if (env.AUTH_JWT_SECRET) {
     if (env.AUTH_JWT_SECRET.length < 32) throw new ConfigError('AUTH_JWT_SECRET must be at least 32 characters (HS256 wants 256 bits).');
-    auth = { kind: 'secret', secret: env.AUTH_JWT_SECRET, issuer, audience };
+    auth = { kind: 'secret', secret: env.AUTH_JWT_SECRET, issuer, audience, ...timing };
   } else if (env.AUTH_JWKS_URL) {
     if (!/^https?:\/\//.test(env.AUTH_JWKS_URL)) throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL, but got: ${JSON.stringify(env.AUTH_JWKS_URL)}`);
-    auth = { kind: 'jwks', jwksUrl: env.AUTH_JWKS_URL, issuer, audience };
+    auth = { kind: 'jwks', jwksUrl: env.AUTH_JWKS_URL, issuer, audience, ...timing };
   } else if (nodeEnv === 'production') {
     throw new ConfigError('NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWKS_URL: refusing to start without token verification keys.');
   } else {
-    auth = { kind: 'ephemeral' };
+    auth = { kind: 'ephemeral', ...timing };
+  }
+  if (nodeEnv === 'production' && issuer === undefined) {
+    throw new ConfigError('NODE_ENV=production needs AUTH_ISSUER: the "iss" claim every token must carry.');
+  }
+  if (nodeEnv === 'production' && audience === undefined) {
+    throw new ConfigError('NODE_ENV=production needs AUTH_AUDIENCE: the "aud" claim every token must carry.');
   }
   return auth;
 }

@@ -7,6 +7,7 @@ import { runEntryPoint } from './runEntryPoint.js';
 import { DEMO_ARTISTS } from './embedded/demoData.js';
 import { seedDemo } from './embedded/seedDemo.js';
 import { startFerretdb, type RunningFerretdb } from './embedded/startFerretdb.js';
+import { createMetricsServer } from './observability/createMetricsServer.js';
 import { startTracing } from './observability/startTracing.js';
 import { SUBGRAPH_EXAMPLES } from './playground/exampleOperations.js';
 import { playgroundOptions } from './playground/playgroundOptions.js';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   }
 
   const { verifier, devSecret } = verifierFor(config);
-  const devTokens = devSecret === null ? null : await createDevTokens(devSecret);
+  const devTokens = devSecret === null ? null : await createDevTokens(devSecret, config.auth.maxTokenAge);
   const server = await createServer({
     store,
     verifier,
@@ -54,11 +55,14 @@ async function main(): Promise<void> {
     introspection: config.introspection,
     executor: config.executor,
     drainTimeoutMs: config.drainTimeoutMs,
+    serveMetrics: config.metricsPort === null,
     gatewaySignatureSecret: config.requireGatewaySignature ? (config.gatewaySignatureSecret ?? undefined) : undefined,
     landingPage: config.landingPage ? renderPlayground(playgroundOptions('Consent subgraph', SUBGRAPH_EXAMPLES, devTokens?.write)) : undefined,
   });
   const url = await server.listen(config.port, config.host);
   say(`Consent subgraph ready at ${url}${config.landingPage ? ' (open it in a browser for the playground)' : ''}`);
+  const metricsServer = config.metricsPort === null ? null : createMetricsServer(server.metrics.registry);
+  if (metricsServer !== null) say(`Metrics at ${await metricsServer.listen(config.metricsPort!, config.host)}`);
   if (config.requireGatewaySignature) say('Only requests signed by the gateway are accepted (REQUIRE_GATEWAY_SIGNATURE).');
   if (devTokens !== null) devTokenLines(devTokens).forEach(say);
 
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
     say(`${signal}: draining requests and stopping…`);
     await repairer.stop();
     await server.stop();
+    await metricsServer?.stop();
     say('HTTP server stopped.');
     await tracing?.stop();
     await store.close();
@@ -89,7 +94,8 @@ async function main(): Promise<void> {
 function verifierFor(config: Config): { verifier: ReturnType<typeof createTokenVerifier>; devSecret: string | null } {
   if (config.auth.kind !== 'ephemeral') return { verifier: createTokenVerifier(config.auth as VerifierOptions), devSecret: null };
   const secret = randomBytes(32).toString('base64url');
-  return { verifier: createTokenVerifier({ kind: 'secret', secret }), devSecret: secret };
+  const { maxTokenAge, clockSkew } = config.auth;
+  return { verifier: createTokenVerifier({ kind: 'secret', secret, maxTokenAge, clockSkew }), devSecret: secret };
 }
 
 runEntryPoint(main);

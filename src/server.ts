@@ -32,8 +32,10 @@ export interface ServerDeps {
   readonly maxResponseBytes?: number;
   /** The clock decisions are made by. @default () => new Date() */
   readonly clock?: () => Date;
-  /** Prometheus metrics, served at `/metrics`. @default a fresh registry */
+  /** Prometheus metrics, served at `/metrics` (see {@link ServerDeps.serveMetrics}). @default a fresh registry */
   readonly metrics?: Metrics;
+  /** Whether `/metrics` is served on this server's port; false when it has its own (METRICS_PORT). @default true */
+  readonly serveMetrics?: boolean;
   /** Whether `__schema`/`__type` introspection is answered; `_service { sdl }` always is. @default true */
   readonly introspection?: boolean;
   /** How long `stop()` lets in-flight requests run before cutting their connections, in ms. @default 10000 */
@@ -49,6 +51,8 @@ export interface ServerDeps {
 /** A running (or ready to run) consent subgraph. */
 export interface ConsentServer {
   readonly httpServer: Server;
+  /** The metrics this server records, for a separate metrics server to serve. */
+  readonly metrics: Metrics;
   /** Starts listening; resolves to the GraphQL endpoint URL. */
   listen(port: number, host: string): Promise<string>;
   /** Stops accepting requests, lets in-flight ones finish, then stops Apollo. */
@@ -98,7 +102,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
       const ready = await deps.store.ping();
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'database unreachable' });
     }
-    if (url.pathname === '/metrics') {
+    if (url.pathname === '/metrics' && (deps.serveMetrics ?? true)) {
       res.setHeader('content-type', metrics.registry.contentType);
       res.end(await metrics.registry.metrics());
       return;
@@ -169,6 +173,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
 
   return {
     httpServer,
+    metrics,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);

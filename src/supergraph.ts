@@ -78,7 +78,8 @@ async function supergraph(): Promise<void> {
 function startConsentSubgraph(port: number, jwtSecret: string, signingSecret: string): ChildProcess {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = fileURLToPath(new URL(fromSource ? './main.ts' : './main.js', import.meta.url));
-  const { AUTH_JWKS_URL: _jwks, ...inherited } = process.env;
+  // The dev tokens carry no issuer or audience, so the child must not require them either.
+  const { AUTH_JWKS_URL: _jwks, AUTH_ISSUER: _issuer, AUTH_AUDIENCE: _audience, ...inherited } = process.env;
   const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), entry], {
     env: {
       ...inherited,

@@ -10,15 +10,22 @@ export interface DevTokens {
   /** `consent:read consent:admin` (support). */
   readonly admin: string;
   readonly artistId: string;
+  /** When the tokens expire. */
+  readonly expiresAt: Date;
 }
 
-/** Signs the development tokens with `secret` (HS256, valid 12 h); for local use only. */
-export async function createDevTokens(secret: string): Promise<DevTokens> {
+// Long enough for a working day; shortened when AUTH_MAX_TOKEN_AGE would refuse it.
+const DEV_TOKEN_LIFETIME = 12 * 3600;
+
+/** Signs the development tokens with `secret` (HS256, valid 12 h or `maxTokenAge` seconds if shorter); for local use only. */
+export async function createDevTokens(secret: string, maxTokenAge = DEV_TOKEN_LIFETIME): Promise<DevTokens> {
   const artistId = DEMO_ARTISTS[0]!.id;
+  const expiresIn = `${Math.min(DEV_TOKEN_LIFETIME, maxTokenAge)}s`;
   return {
-    read: await signToken(secret, { sub: 'dev-service', scope: 'consent:read' }),
-    write: await signToken(secret, { sub: 'dev-artist', scope: 'consent:read consent:write', artist_ids: [artistId] }),
-    admin: await signToken(secret, { sub: 'dev-admin', scope: 'consent:read consent:admin' }),
+    read: await signToken(secret, { sub: 'dev-service', scope: 'consent:read' }, { expiresIn }),
+    write: await signToken(secret, { sub: 'dev-artist', scope: 'consent:read consent:write', artist_ids: [artistId] }, { expiresIn }),
+    admin: await signToken(secret, { sub: 'dev-admin', scope: 'consent:read consent:admin' }, { expiresIn }),
+    expiresAt: new Date((Math.floor(Date.now() / 1000) + Math.min(DEV_TOKEN_LIFETIME, maxTokenAge)) * 1000),
     artistId,
   };
 }
@@ -27,7 +34,7 @@ export async function createDevTokens(secret: string): Promise<DevTokens> {
 export function devTokenLines(tokens: DevTokens): string[] {
   return [
     '',
-    'Development tokens (ephemeral secret, valid 12 h; send as "Authorization: Bearer <token>"):',
+    `Development tokens (ephemeral secret, valid until ${tokens.expiresAt.toISOString()}; send as "Authorization: Bearer <token>"):`,
     `  read  (a service):          ${tokens.read}`,
     `  write (artist ${tokens.artistId}): ${tokens.write}`,
     `  admin (support):            ${tokens.admin}`,

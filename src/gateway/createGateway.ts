@@ -5,6 +5,7 @@ import { createGatewayRuntime, type GatewayPlugin, type GatewayRuntime } from '@
 import { createInlineSigningKeyProvider, createRemoteJwksSigningKeyProvider, useJWT } from '@graphql-mesh/plugin-jwt-auth';
 import { parse } from 'graphql';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { checkTokenLifetime, DEFAULT_TOKEN_LIFETIME_LIMITS, type TokenLifetimeLimits } from '../auth/checkTokenLifetime.js';
 import type { VerifierOptions } from '../auth/createTokenVerifier.js';
 import { GATEWAY_SIGNATURE_EXTENSION } from '../auth/verifyGatewaySignature.js';
 import { REQUEST_LIMITS } from '../limits.js';
@@ -106,12 +107,17 @@ export function composeSupergraph(subgraphs: GatewaySubgraph[]): string {
  * Creates Hive Gateway for the composed `subgraphs`, enforcing `@authenticated`/`@requiresScopes`
  * from the supergraph against bearer tokens and forwarding `Authorization` to subgraphs.
  * No token: public fields resolve, protected ones are nulled with UNAUTHENTICATED (and never sent
- * to their subgraph). A token that is malformed, badly signed or expired: the whole request is
- * refused with UNAUTHENTICATED (HTTP 401). `npm run supergraph`, docker and the tests all use this.
+ * to their subgraph). A token that is malformed, badly signed, expired, without `exp`, issued in
+ * the future, living longer than `auth.maxTokenAge`, or with the wrong `iss`/`aud` when those are
+ * configured: the whole request is refused with UNAUTHENTICATED (HTTP 401). `npm run supergraph`, docker and the tests all use this.
  */
 export function createGateway(opts: CreateGatewayOptions): Gateway {
   const supergraphSdl = composeSupergraph(opts.subgraphs);
   const playground = opts.playground ?? false;
+  const limits: TokenLifetimeLimits = {
+    maxTokenAge: opts.auth.maxTokenAge ?? DEFAULT_TOKEN_LIFETIME_LIMITS.maxTokenAge,
+    clockSkew: opts.auth.clockSkew ?? DEFAULT_TOKEN_LIFETIME_LIMITS.clockSkew,
+  };
 
   const runtime = createGatewayRuntime<JwtContext>({
     supergraph: supergraphSdl,
@@ -148,8 +154,11 @@ export function createGateway(opts: CreateGatewayOptions): Gateway {
             ? createInlineSigningKeyProvider(opts.auth.secret)
             : createRemoteJwksSigningKeyProvider({ jwksUri: opts.auth.jwksUrl, cache: true, rateLimit: true }),
         ],
-        tokenLookupLocations: [bearerToken],
+        tokenLookupLocations: [(input) => bearerToken(input, limits)],
         tokenVerification: {
+          // jsonwebtoken checks exp/nbf with this tolerance, but neither requires exp nor bounds a
+          // token's lifetime; bearerToken refuses those tokens before verification.
+          clockTolerance: limits.clockSkew,
           // A shared secret means HS256 only: accepting RS256 too would invite algorithm confusion.
           algorithms: opts.auth.kind === 'secret' ? ['HS256'] : ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'],
           ...(opts.auth.issuer ? { issuer: opts.auth.issuer } : {}),
@@ -168,27 +177,32 @@ export function createGateway(opts: CreateGatewayOptions): Gateway {
 }
 
 /**
- * Reads `Authorization: Bearer <JWT>`. No header: anonymous. A header that is not a decodable JWT
- * is refused here with UNAUTHENTICATED (the plugin's own check answers HTTP 400 without a code).
+ * Reads `Authorization: Bearer <JWT>`. No header: anonymous. A header that is not a decodable JWT,
+ * or a token without `exp`, issued in the future or living longer than `limits` allow, is refused
+ * here with UNAUTHENTICATED (the plugin's own check answers HTTP 400 without a code). Refusing
+ * before the signature is checked is safe: a refusal grants nothing, and the plugin still
+ * verifies every token that passes.
  */
-function bearerToken({ request }: { request: Request }): { prefix: string; token: string } | undefined {
+function bearerToken({ request }: { request: Request }, limits: TokenLifetimeLimits): { prefix: string; token: string } | undefined {
   const header = request.headers.get('authorization');
   if (header == null) return undefined;
   const token = /^Bearer +([^ ]+)$/i.exec(header.trim())?.[1];
-  if (token === undefined || !isDecodableJwt(token)) {
+  const payload = token === undefined ? null : decodedPayload(token);
+  if (token === undefined || payload === null) {
     throw unauthenticated('The Authorization header must be "Bearer <JWT>"');
   }
+  const refused = checkTokenLifetime(payload, limits, Math.floor(Date.now() / 1000));
+  if (refused !== null) throw unauthenticated(`Invalid bearer token: ${refused}.`);
   return { prefix: 'Bearer', token };
 }
 
-/** True when `token` has a JSON header and a JSON-object payload; says nothing about its signature. */
-function isDecodableJwt(token: string): boolean {
+/** The payload of `token` when it has a JSON header and a JSON-object payload; says nothing about its signature. */
+function decodedPayload(token: string): { exp?: unknown; iat?: unknown } | null {
   try {
     decodeProtectedHeader(token);
-    decodeJwt(token);
-    return true;
+    return decodeJwt(token);
   } catch {
-    return false;
+    return null;
   }
 }
 

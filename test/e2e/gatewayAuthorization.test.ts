@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/embedded/seedDemo.js';
 import { DEMO_CATALOG } from '../fixtures/catalogSubgraph.js';
@@ -135,5 +136,24 @@ describe('authorization enforced by Hive Gateway before the consent subgraph is 
 
     expect(res.data).toEqual({ _entities: [{ consent: null }] });
     expect(res.errors).toEqual([expect.objectContaining({ path: ['_entities', 0, 'consent'], extensions: { code: 'UNAUTHENTICATED' } })]);
+  });
+
+  it('refuses a correctly signed token that lives 100 years, or never expires, with UNAUTHENTICATED before any subgraph is called', async () => {
+    const century = await signToken(TEST_SECRET, { sub: 'test-reader', scope: 'consent:read' }, { expiresIn: '100y' });
+    const forever = await new SignJWT({ scope: 'consent:read' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('test-reader')
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(TEST_SECRET));
+    const catalogCalls = supergraph.catalog.requestCount();
+
+    for (const [token, claim] of [[century, /"exp" claim is too far after "iat"/], [forever, /missing required "exp" claim/]] as const) {
+      const res = await postGraphQL(supergraph.url, TRACK_QUERY, {}, token);
+      expect(res.status).toBe(401);
+      expect(res.data ?? null).toBeNull();
+      expect(res.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(claim), extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
+    }
+    expect(recorder.operations).toEqual([]);
+    expect(supergraph.catalog.requestCount()).toBe(catalogCalls);
   });
 });

@@ -126,7 +126,14 @@ describe("the subgraph's own landing page", () => {
   });
 
   it('turns the landing page off in production unless LANDING_PAGE=true, and on in development', () => {
-    const production = { NODE_ENV: 'production', AUTH_JWT_SECRET: TEST_SECRET, MONGODB_URI: 'mongodb://127.0.0.1:1/' };
+    const production = {
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: TEST_SECRET,
+      AUTH_ISSUER: 'https://id.example',
+      AUTH_AUDIENCE: 'consent',
+      GATEWAY_SIGNATURE_SECRET: TEST_SECRET,
+      MONGODB_URI: 'mongodb://127.0.0.1:1/',
+    };
     expect(loadConfig(production).landingPage).toBe(false);
     expect(loadConfig({ ...production, LANDING_PAGE: 'true' }).landingPage).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development' }).landingPage).toBe(true);

@@ -235,8 +235,9 @@ describe('hostile input', () => {
   describe('in production (introspection off)', () => {
     it('turns introspection off by default when NODE_ENV=production', () => {
       const secret = 'a-production-secret-of-at-least-32-chars';
-      expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: secret }).introspection).toBe(false);
-      expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: secret, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
+      const production = { NODE_ENV: 'production', AUTH_JWT_SECRET: secret, AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'consent', GATEWAY_SIGNATURE_SECRET: secret };
+      expect(loadConfig(production).introspection).toBe(false);
+      expect(loadConfig({ ...production, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
       expect(loadConfig({}).introspection).toBe(true);
       expect(() => loadConfig({ GRAPHQL_INTROSPECTION: 'maybe' })).toThrow(/GRAPHQL_INTROSPECTION/);
     });

@@ -2,6 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, loadGatewayConfig } from '../../src/config.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
+const SIGNING_SECRET = 'a-signing-secret-of-at-least-32-characters';
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  AUTH_JWT_SECRET: SECRET,
+  AUTH_ISSUER: 'https://id.example',
+  AUTH_AUDIENCE: 'consent',
+  GATEWAY_SIGNATURE_SECRET: SIGNING_SECRET,
+};
 
 describe('loadConfig', () => {
   it('runs on the embedded database with an ephemeral dev secret when nothing is set', () => {
@@ -9,7 +17,9 @@ describe('loadConfig', () => {
     expect(config.env).toBe('development');
     expect(config).toMatchObject({ host: '127.0.0.1', port: 4001, dbTimeoutMs: 2000, maxRepresentations: 1000, seedDemo: true, cacheMaxSubjects: 250_000 });
     expect(config.database).toMatchObject({ kind: 'embedded', dbName: 'consent' });
-    expect(config.auth).toEqual({ kind: 'ephemeral' });
+    expect(config.auth).toEqual({ kind: 'ephemeral', maxTokenAge: 86_400, clockSkew: 30 });
+    expect(config.requireGatewaySignature).toBe(false);
+    expect(config.metricsPort).toBeNull();
   });
 
   it('turns the projection cache off with CACHE_MAX_SUBJECTS=0', () => {
@@ -29,14 +39,36 @@ describe('loadConfig', () => {
       secret: SECRET,
       issuer: 'https://id.example',
       audience: 'consent',
+      maxTokenAge: 86_400,
+      clockSkew: 30,
     });
     expect(loadConfig({ AUTH_JWKS_URL: 'https://id.example/jwks.json' }).auth).toMatchObject({ kind: 'jwks', jwksUrl: 'https://id.example/jwks.json' });
   });
 
-  it('starts in production with keys configured', () => {
-    const config = loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, PORT: '8080', HOST: '0.0.0.0' });
+  it('starts in production with keys, issuer, audience and the gateway signature secret configured', () => {
+    const config = loadConfig({ ...PRODUCTION, PORT: '8080', HOST: '0.0.0.0' });
     expect(config).toMatchObject({ env: 'production', port: 8080, host: '0.0.0.0' });
+    expect(config.auth).toMatchObject({ issuer: 'https://id.example', audience: 'consent' });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the token lifetime limit and clock skew from AUTH_MAX_TOKEN_AGE and AUTH_CLOCK_SKEW', () => {
+    expect(loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_MAX_TOKEN_AGE: '3600', AUTH_CLOCK_SKEW: '5' }).auth).toMatchObject({ maxTokenAge: 3600, clockSkew: 5 });
+    expect(loadConfig({ AUTH_MAX_TOKEN_AGE: '600' }).auth).toMatchObject({ kind: 'ephemeral', maxTokenAge: 600 });
+  });
+
+  it('requires gateway signatures by default in production, and REQUIRE_GATEWAY_SIGNATURE=false turns that off', () => {
+    expect(loadConfig(PRODUCTION).requireGatewaySignature).toBe(true);
+    const { GATEWAY_SIGNATURE_SECRET: _secret, ...unsigned } = PRODUCTION;
+    expect(loadConfig({ ...unsigned, REQUIRE_GATEWAY_SIGNATURE: 'false' }).requireGatewaySignature).toBe(false);
+    expect(loadConfig({ AUTH_JWT_SECRET: SECRET, GATEWAY_SIGNATURE_SECRET: SIGNING_SECRET }).requireGatewaySignature).toBe(false);
+  });
+
+  it('serves /metrics on its own port 9464 in production, on the service port in development unless METRICS_PORT is set', () => {
+    expect(loadConfig(PRODUCTION).metricsPort).toBe(9464);
+    expect(loadConfig({ ...PRODUCTION, METRICS_PORT: '9100' }).metricsPort).toBe(9100);
+    expect(loadConfig({}).metricsPort).toBeNull();
+    expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
   });
 });
 
@@ -44,6 +76,10 @@ describe('loadGatewayConfig', () => {
   it('points at the local subgraphs by default and takes the same keys as the subgraph', () => {
     const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET });
     expect(config).toMatchObject({ port: 4000, consentUrl: 'http://127.0.0.1:4001/graphql', catalogUrl: 'http://127.0.0.1:4002/' });
-    expect(config.auth).toMatchObject({ kind: 'secret', secret: SECRET });
+    expect(config.auth).toMatchObject({ kind: 'secret', secret: SECRET, maxTokenAge: 86_400, clockSkew: 30 });
+  });
+
+  it('starts in production with issuer and audience configured', () => {
+    expect(loadGatewayConfig(PRODUCTION).auth).toMatchObject({ issuer: 'https://id.example', audience: 'consent' });
   });
 });
