@@ -9,6 +9,7 @@ import { signedParamsOf, verifyGatewaySignature } from './auth/verifyGatewaySign
 import { codeOf, createFormatError } from './errors.js';
 import { createRequestLimits } from './limits.js';
 import { compiledExecution, type Executor } from './execution/compiledExecution.js';
+import { refuseUnservedOperations } from './execution/refuseUnservedOperations.js';
 import { createMetrics, registerCacheMetrics, type Metrics } from './observability/createMetrics.js';
 import { createObservabilityPlugin } from './observability/createObservabilityPlugin.js';
 import { DecisionTally } from './observability/DecisionTally.js';
@@ -75,7 +76,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     stopOnTerminationSignals: false,
     // Cache control is off: no field sets a cache hint, and its per-field hook cost ~5 % of CPU in
     // `npm run bench` (BENCHMARKS.md).
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, createObservabilityPlugin(metrics)],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, refuseUnservedOperations(), createObservabilityPlugin(metrics)],
   });
   await apollo.start();
 
@@ -142,6 +143,12 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   const httpServer = createHttpServer((req, res) => {
     void observeRequest(req, res, deps.logger, (log) =>
       handle(req, res).catch((error: unknown) => {
+        // A client that hangs up mid-upload is no fault of the server's: nobody is left to answer.
+        if (clientAborted(req)) {
+          log.info({ err: { message: (error as Error).message } }, 'client aborted the request');
+          res.destroy();
+          return;
+        }
         log.error({ err: error }, 'request failed');
         if (!res.headersSent) sendJson(res, 500, graphqlError('Unexpected error.', 'INTERNAL_SERVER_ERROR'));
         else res.destroy();
@@ -189,6 +196,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | t
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+// True once the client has closed the connection before sending the whole request body.
+function clientAborted(req: IncomingMessage): boolean {
+  return !req.complete && (req.destroyed || req.socket.destroyed);
 }
 
 function graphqlError(message: string, code: string) {
