@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     maxRepresentations: config.maxRepresentations,
     introspection: config.introspection,
     executor: config.executor,
+    knownOperationNames: config.metricsOperationNames,
     drainTimeoutMs: config.drainTimeoutMs,
     gatewaySignatureSecret: config.requireGatewaySignature ? (config.gatewaySignatureSecret ?? undefined) : undefined,
     landingPage: config.landingPage ? renderPlayground(playgroundOptions('Consent subgraph', SUBGRAPH_EXAMPLES, devTokens?.write)) : undefined,
