@@ -69,7 +69,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   const schema = buildConsentSchema({ store: deps.store, maxRepresentations: deps.maxRepresentations });
   const apollo = new ApolloServer<RequestContext>({
     ...((deps.executor ?? 'jit') === 'jit' ? { gateway: compiledExecution(schema) } : { schema }),
-    formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error')),
+    formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error'), { hideSuggestions: !introspection }),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     introspection,
