@@ -7,7 +7,7 @@ export interface DevTokens {
   readonly read: string;
   /** `consent:read consent:write` for {@link DevTokens.artistId} (the artist's app). */
   readonly write: string;
-  /** `consent:read consent:admin` (support). */
+  /** `consent:read consent:admin consent:audit` (support: may also see who made each change). */
   readonly admin: string;
   readonly artistId: string;
 }
@@ -18,7 +18,7 @@ export async function createDevTokens(secret: string): Promise<DevTokens> {
   return {
     read: await signToken(secret, { sub: 'dev-service', scope: 'consent:read' }),
     write: await signToken(secret, { sub: 'dev-artist', scope: 'consent:read consent:write', artist_ids: [artistId] }),
-    admin: await signToken(secret, { sub: 'dev-admin', scope: 'consent:read consent:admin' }),
+    admin: await signToken(secret, { sub: 'dev-admin', scope: 'consent:read consent:admin consent:audit' }),
     artistId,
   };
 }
