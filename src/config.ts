@@ -51,6 +51,8 @@ export interface Config {
   readonly metricsPort: number | null;
   /** Serve the GraphiQL playground on GET with Accept: text/html (off in production by default). */
   readonly landingPage: boolean;
+  /** Operation names that always get their own label in the request metrics (METRICS_OPERATION_NAMES, comma-separated). */
+  readonly metricsOperationNames: readonly string[];
 }
 
 /** Where spans are exported (OTLP over HTTP) and the service name they carry. */
@@ -110,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requireGatewaySignature,
     metricsPort,
     landingPage: boolVar(env, 'LANDING_PAGE', nodeEnv !== 'production'),
+    metricsOperationNames: operationNamesOf(env),
   });
 }
 
@@ -232,4 +235,14 @@ function oneOf<const T extends readonly string[]>(env: NodeJS.ProcessEnv, name: 
   if (raw === undefined || raw === '') return fallback;
   if ((values as readonly string[]).includes(raw)) return raw as T[number];
   throw new ConfigError(`${name} must be ${values.join(' or ')}, but got: ${JSON.stringify(raw)}`);
+}
+
+// METRICS_OPERATION_NAMES: the operation names a deployment's clients send, comma-separated; each
+// must be a name a metric label can carry (as src/observability/operationLabels.ts checks).
+function operationNamesOf(env: NodeJS.ProcessEnv): readonly string[] {
+  const names = (env.METRICS_OPERATION_NAMES ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const bad = names.find((name) => !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name));
+  if (bad !== undefined) throw new ConfigError(`METRICS_OPERATION_NAMES must list GraphQL operation names (letters, digits, _; at most 64), but got: ${JSON.stringify(bad)}`);
+  if (names.length > 1000) throw new ConfigError(`METRICS_OPERATION_NAMES may list at most 1000 names, but got ${names.length}.`);
+  return Object.freeze([...new Set(names)]);
 }

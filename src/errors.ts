@@ -46,23 +46,30 @@ const REQUEST_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
   'COST_ESTIMATED_TOO_EXPENSIVE',
+  'OPERATION_NOT_SUPPORTED',
 ]);
+
+// graphql-js's suggestions: ` Did you mean "a" or "b"?`, ` Did you mean the enum value "A"?`,
+// ` Did you mean to use an inline fragment on "T"?`. Each names a part of the schema.
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
 /**
  * The one place errors become client-visible GraphQL errors: known errors keep their message and
  * get their code; anything else is logged by `onUnexpected` and masked as "Unexpected error." so no
- * driver message, collection name or stack reaches a client.
+ * driver message, collection name or stack reaches a client. With `hideSuggestions` (introspection
+ * off) every "Did you mean …?" is cut from messages, since it would reveal the schema piece by piece.
  */
-export function createFormatError(onUnexpected: (error: unknown) => void) {
+export function createFormatError(onUnexpected: (error: unknown) => void, options: { hideSuggestions?: boolean } = {}) {
+  const messageOf = (formatted: GraphQLFormattedError) => (options.hideSuggestions ? formatted.message.replace(SUGGESTION, '') : formatted.message);
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     const original = unwrapResolverError(error);
     const code = codeOf(original);
     if (code !== null) {
-      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code } };
     }
     const existing = formatted.extensions?.code;
     if (typeof existing === 'string' && REQUEST_CODES.has(existing) && !(original instanceof Error && !(original instanceof GraphQLError))) {
-      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: existing } };
+      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code: existing } };
     }
     onUnexpected(original);
     return { message: 'Unexpected error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     maxRepresentations: config.maxRepresentations,
     introspection: config.introspection,
     executor: config.executor,
+    knownOperationNames: config.metricsOperationNames,
     drainTimeoutMs: config.drainTimeoutMs,
     serveMetrics: config.metricsPort === null,
     gatewaySignatureSecret: config.requireGatewaySignature ? (config.gatewaySignatureSecret ?? undefined) : undefined,

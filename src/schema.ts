@@ -6,6 +6,8 @@ import { InvalidInputError } from './consent/errors.js';
 import { RequestTooLargeError } from './errors.js';
 import { Artist } from './resolvers/Artist.js';
 import { CawgTrainingMiningAssertion, Consent } from './resolvers/Consent.js';
+import { ConsentEvent } from './resolvers/ConsentEvent.js';
+import { ConsentStatement } from './resolvers/ConsentStatement.js';
 import { DateTime } from './resolvers/DateTime.js';
 import { createMutation } from './resolvers/Mutation.js';
 import { createQuery } from './resolvers/Query.js';
@@ -32,6 +34,8 @@ export function buildConsentSchema(deps: SchemaDeps): GraphQLSchema {
       Track,
       Consent,
       CawgTrainingMiningAssertion,
+      ConsentEvent,
+      ConsentStatement,
       Query: createQuery(deps.store),
       Mutation: createMutation(deps.store),
     } as never,

@@ -9,11 +9,13 @@ import { signedParamsOf, verifyGatewaySignature } from './auth/verifyGatewaySign
 import { codeOf, createFormatError } from './errors.js';
 import { createRequestLimits } from './limits.js';
 import { compiledExecution, type Executor } from './execution/compiledExecution.js';
+import { refuseUnservedOperations } from './execution/refuseUnservedOperations.js';
 import { createMetrics, registerCacheMetrics, type Metrics } from './observability/createMetrics.js';
 import { createObservabilityPlugin } from './observability/createObservabilityPlugin.js';
 import { DecisionTally } from './observability/DecisionTally.js';
 import { observeDatabase } from './observability/observeDatabase.js';
 import { observeRequest, requestLog } from './observability/observeRequest.js';
+import { EXAMPLE_OPERATION_NAMES } from './observability/operationLabels.js';
 import { buildConsentSchema } from './schema.js';
 import type { ConsentStore } from './store/ConsentStore.js';
 
@@ -46,6 +48,8 @@ export interface ServerDeps {
   readonly landingPage?: string;
   /** How operations are executed (see src/execution/compiledExecution.ts). @default 'jit' */
   readonly executor?: Executor;
+  /** Operation names that always get their own metric label, besides the playground's examples; other names share 100 labels, then `other`. @default none */
+  readonly knownOperationNames?: readonly string[];
 }
 
 /** A running (or ready to run) consent subgraph. */
@@ -80,7 +84,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   let draining = false;
   const apollo = new ApolloServer<RequestContext>({
     ...((deps.executor ?? 'jit') === 'jit' ? { gateway: compiledExecution(schema) } : { schema }),
-    formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error')),
+    formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error'), { hideSuggestions: !introspection }),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     introspection,
@@ -90,7 +94,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     stopOnTerminationSignals: false,
     // Cache control is off: no field sets a cache hint, and its per-field hook cost ~5 % of CPU in
     // `npm run bench` (BENCHMARKS.md).
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, createObservabilityPlugin(metrics)],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, refuseUnservedOperations(), createObservabilityPlugin(metrics, { registered: [...EXAMPLE_OPERATION_NAMES, ...(deps.knownOperationNames ?? [])] })],
   });
   await apollo.start();
 
@@ -163,6 +167,12 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   const httpServer = createHttpServer((req, res) => {
     void observeRequest(req, res, deps.logger, (log) =>
       handle(req, res).catch((error: unknown) => {
+        // A client that hangs up mid-upload is no fault of the server's: nobody is left to answer.
+        if (clientAborted(req)) {
+          log.info({ err: { message: (error as Error).message } }, 'client aborted the request');
+          res.destroy();
+          return;
+        }
         log.error({ err: error }, 'request failed');
         if (!res.headersSent) sendJson(res, 500, graphqlError('Unexpected error.', 'INTERNAL_SERVER_ERROR'));
         else res.destroy();
@@ -217,6 +227,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | t
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+// True once the client has closed the connection before sending the whole request body.
+function clientAborted(req: IncomingMessage): boolean {
+  return !req.complete && (req.destroyed || req.socket.destroyed);
 }
 
 function graphqlError(message: string, code: string) {

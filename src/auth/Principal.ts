@@ -14,4 +14,4 @@ export type Caller =
   | { readonly kind: 'invalid'; readonly reason: string };
 
 /** The scopes the service knows. */
-export const SCOPES = Object.freeze({ read: 'consent:read', write: 'consent:write', admin: 'consent:admin' });
+export const SCOPES = Object.freeze({ read: 'consent:read', write: 'consent:write', admin: 'consent:admin', audit: 'consent:audit' });

@@ -31,3 +31,13 @@ export function assertCanManage(principal: Principal, artistId: string): void {
   }
   throw new ForbiddenError(`"${principal.subject}" may not manage the consent of artist "${artistId}" (not in the token's artist_ids).`);
 }
+
+/**
+ * The actor id as `caller` may see it: itself with scope consent:audit, or when the caller is that
+ * actor (its own changes); null otherwise, never an error, so reads without the scope still answer.
+ */
+export function visibleActor(caller: Caller, actor: string): string | null {
+  if (caller.kind !== 'principal') return null;
+  const { principal } = caller;
+  return principal.scopes.has(SCOPES.audit) || principal.subject === actor ? actor : null;
+}

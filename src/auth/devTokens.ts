@@ -7,7 +7,7 @@ export interface DevTokens {
   readonly read: string;
   /** `consent:read consent:write` for {@link DevTokens.artistId} (the artist's app). */
   readonly write: string;
-  /** `consent:read consent:admin` (support). */
+  /** `consent:read consent:admin consent:audit` (support: may also see who made each change). */
   readonly admin: string;
   readonly artistId: string;
   /** When the tokens expire. */
@@ -24,7 +24,7 @@ export async function createDevTokens(secret: string, maxTokenAge = DEV_TOKEN_LI
   return {
     read: await signToken(secret, { sub: 'dev-service', scope: 'consent:read' }, { expiresIn }),
     write: await signToken(secret, { sub: 'dev-artist', scope: 'consent:read consent:write', artist_ids: [artistId] }, { expiresIn }),
-    admin: await signToken(secret, { sub: 'dev-admin', scope: 'consent:read consent:admin' }, { expiresIn }),
+    admin: await signToken(secret, { sub: 'dev-admin', scope: 'consent:read consent:admin consent:audit' }, { expiresIn }),
     expiresAt: new Date((Math.floor(Date.now() / 1000) + Math.min(DEV_TOKEN_LIFETIME, maxTokenAge)) * 1000),
     artistId,
   };

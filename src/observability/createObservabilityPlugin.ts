@@ -2,28 +2,17 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { RequestContext } from '../context.js';
 import type { Metrics } from './createMetrics.js';
-
-// Operation names come from clients: only well-formed ones become label values, and only the first
-// MAX_OPERATION_LABELS of them, so a client inventing names cannot blow up the metric's cardinality.
-const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const MAX_OPERATION_LABELS = 100;
+import { createOperationLabels, type OperationLabelOptions } from './operationLabels.js';
 
 /**
  * An Apollo Server plugin that times every GraphQL request by operation, adds the decisions its
  * resolvers answered (the request's DecisionTally) to the metrics and, when tracing is on, records
  * one span per operation. It has no per-field hook, on purpose: see DecisionTally.
  */
-export function createObservabilityPlugin(metrics: Metrics): ApolloServerPlugin<RequestContext> {
+export function createObservabilityPlugin(metrics: Metrics, labels: OperationLabelOptions = {}): ApolloServerPlugin<RequestContext> {
   const tracer = trace.getTracer('consent-subgraph');
-  const known = new Set<string>();
-  const labelOf = (name: string | null | undefined): string => {
-    if (name === null || name === undefined || name === '') return 'anonymous';
-    if (!OPERATION_NAME.test(name)) return 'other';
-    if (known.has(name)) return name;
-    if (known.size >= MAX_OPERATION_LABELS) return 'other';
-    known.add(name);
-    return name;
-  };
+  // Operation names come from clients: see createOperationLabels for how they are bounded.
+  const labelOf = createOperationLabels(labels);
 
   return {
     async requestDidStart() {

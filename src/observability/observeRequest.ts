@@ -26,7 +26,8 @@ export function requestIdOf(req: IncomingMessage): string {
 /**
  * Runs `handle` for one HTTP request with a request id (echoed in `x-request-id`), a child logger
  * carrying it, a server span (a no-op unless tracing is on; a `traceparent` header is honoured) and
- * one JSON access-log line when the response ends (health probes at debug level).
+ * one JSON access-log line when the response ends (health probes at debug level; `uploadAborted`
+ * when the client hung up mid-upload).
  */
 export function observeRequest(
   req: IncomingMessage,
@@ -50,7 +51,9 @@ export function observeRequest(
     span.setAttribute('http.response.status_code', res.statusCode);
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
-    const line = { method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, completed: res.writableFinished };
+    // uploadAborted: the client hung up before sending its whole body, so `status` never reached it.
+    const aborted = req.complete ? {} : { uploadAborted: true };
+    const line = { method: req.method, path, status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, completed: res.writableFinished, ...aborted };
     if (path.startsWith('/health/')) log.debug(line, 'request');
     else log.info(line, 'request');
   });

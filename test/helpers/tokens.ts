@@ -15,7 +15,12 @@ export function writeToken(secret = TEST_SECRET, artistIds: string[] = [], sub =
   return signToken(secret, { sub, scope: 'consent:read consent:write', artist_ids: artistIds });
 }
 
-/** A support/admin token: may read consent and change it for any artist. */
+/** A support/admin token, like the admin dev token: may read consent, change it for any artist and see every actor. */
 export function adminToken(secret = TEST_SECRET, sub = 'test-admin'): Promise<string> {
-  return signToken(secret, { sub, scope: 'consent:read consent:admin' });
+  return signToken(secret, { sub, scope: 'consent:read consent:admin consent:audit' });
+}
+
+/** An auditor's token: may read consent and see who made each change (`consent:audit`), and change nothing. */
+export function auditToken(secret = TEST_SECRET, sub = 'test-auditor'): Promise<string> {
+  return signToken(secret, { sub, scope: 'consent:read consent:audit' });
 }

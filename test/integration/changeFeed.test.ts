@@ -4,7 +4,7 @@ import type { EventDoc } from '../../src/store/collections.js';
 import { aClearChange, aSetChange } from '../helpers/changes.js';
 import { countReads } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
-import { readToken } from '../helpers/tokens.js';
+import { auditToken, readToken } from '../helpers/tokens.js';
 import { decodeNumericCursor } from '../../src/consent/cursor.js';
 
 // The service's own decoder: it throws for anything that is not a feed cursor it issued.
@@ -82,7 +82,7 @@ describe('consentChanges with writers busy', () => {
     expect(empty.data.consentChanges).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: stored } });
 
     const { event } = await subgraph.store.append(aSetChange('feed-late', 'AI_TRAINING', { choice: 'DENY' }), 'late-writer', new Date());
-    const resumed = await subgraph.query(FEED, { after: stored }, reader);
+    const resumed = await subgraph.query(FEED, { after: stored }, await auditToken());
     expect(resumed.data.consentChanges.edges.map((e: any) => [e.node.id, e.node.artistId, e.node.actor])).toEqual([[event.id, 'feed-late', 'late-writer']]);
     expect(decodeGseq(resumed.data.consentChanges.pageInfo.endCursor)).toBe(before + 1);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countReads } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
-import { adminToken, readToken } from '../helpers/tokens.js';
+import { adminToken, auditToken, readToken } from '../helpers/tokens.js';
 import { anArtistRef, aTrackRef } from '../helpers/representations.js';
 
 const SET = /* GraphQL */ `
@@ -74,7 +74,8 @@ describe('consentHistory', () => {
   });
 
   it('shows who, when, what, terms, source and the hash chain of each event', async () => {
-    const res = await subgraph.query(HISTORY, { representations: [anArtistRef('a-hist')], first: 10 }, reader);
+    // Actor ids are for auditors (consent:audit); a reader sees them null (actorAudit.test.ts).
+    const res = await subgraph.query(HISTORY, { representations: [anArtistRef('a-hist')], first: 10 }, await auditToken());
     const events = res.data._entities[0].consentHistory.edges.map((e: any) => e.node);
     expect(events[3]).toMatchObject({
       seq: 2, kind: 'SET', artistId: 'a-hist', trackId: null, purpose: 'GENERATIVE_AI_TRAINING', choice: 'ALLOW',
