@@ -28,6 +28,10 @@ export interface Config {
   readonly auth: AuthConfig;
   /** Most `_entities` representations one request may carry. */
   readonly maxRepresentations: number;
+  /** Largest demand-control cost of one operation (`@cost`/`@listSize`); the gateway uses the same. */
+  readonly maxCost: number;
+  /** Largest response body, in bytes; a larger answer is refused with RESPONSE_TOO_LARGE. */
+  readonly maxResponseBytes: number;
   /** Seed demo artists and tracks at start-up (embedded database only, by default). */
   readonly seedDemo: boolean;
   readonly logLevel: string;
@@ -100,6 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbTimeoutMs: intVar(env, 'DB_TIMEOUT_MS', 2000, 100, 60000),
     auth: Object.freeze(auth),
     maxRepresentations: intVar(env, 'MAX_REPRESENTATIONS', 1000, 1, 100000),
+    maxCost: maxCostOf(env),
+    maxResponseBytes: intVar(env, 'MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
     seedDemo: boolVar(env, 'SEED_DEMO', database.kind === 'embedded'),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
@@ -127,6 +133,8 @@ export interface GatewayConfig {
   /** Signs every upstream request when set (Hive Gateway's HMAC signature). */
   readonly gatewaySignatureSecret: string | null;
   readonly landingPage: boolean;
+  /** Largest demand-control cost of one operation (MAX_COST, the subgraph's budget too). */
+  readonly maxCost: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -147,6 +155,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     catalogUrl: urlVar(env, 'CATALOG_URL', 'http://127.0.0.1:4002/'),
     gatewaySignatureSecret: gatewaySignatureSecretOf(env),
     landingPage: boolVar(env, 'LANDING_PAGE', nodeEnv !== 'production'),
+    maxCost: maxCostOf(env),
     logLevel: logLevel as GatewayConfig['logLevel'],
   });
 }
@@ -186,6 +195,11 @@ function authOf(env: NodeJS.ProcessEnv, nodeEnv: Config['env']): AuthConfig {
     throw new ConfigError('NODE_ENV=production needs AUTH_AUDIENCE: the "aud" claim every token must carry.');
   }
   return auth;
+}
+
+// One budget for gateway and subgraph: each refuses what the other would.
+function maxCostOf(env: NodeJS.ProcessEnv): number {
+  return intVar(env, 'MAX_COST', 50_000, 100, 10_000_000);
 }
 
 function gatewaySignatureSecretOf(env: NodeJS.ProcessEnv): string | null {

@@ -53,6 +53,16 @@ const REQUEST_CODES = new Set([
 // ` Did you mean to use an inline fragment on "T"?`. Each names a part of the schema.
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
+// graphql-js refuses a document over `maxTokens` while parsing, as a "Syntax Error" (with a typo:
+// "more that"). It is a size limit, not a syntax mistake, so the client is told what to do.
+const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\.?/;
+
+function clientMessage(message: string, hideSuggestions: boolean | undefined): string {
+  const limit = TOKEN_LIMIT.exec(message);
+  if (limit !== null) return `The operation text has more than ${limit[1]} tokens; send long lists (representations, requests) in variables.`;
+  return hideSuggestions ? message.replace(SUGGESTION, '') : message;
+}
+
 /**
  * The one place errors become client-visible GraphQL errors: known errors keep their message and
  * get their code; anything else is logged by `onUnexpected` and masked as "Unexpected error." so no
@@ -60,7 +70,7 @@ const SUGGESTION = /\s*Did you mean [^?]*\?/g;
  * off) every "Did you mean …?" is cut from messages, since it would reveal the schema piece by piece.
  */
 export function createFormatError(onUnexpected: (error: unknown) => void, options: { hideSuggestions?: boolean } = {}) {
-  const messageOf = (formatted: GraphQLFormattedError) => (options.hideSuggestions ? formatted.message.replace(SUGGESTION, '') : formatted.message);
+  const messageOf = (formatted: GraphQLFormattedError) => clientMessage(formatted.message, options.hideSuggestions);
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     const original = unwrapResolverError(error);
     const code = codeOf(original);

@@ -52,6 +52,8 @@ async function main(): Promise<void> {
     verifier,
     logger,
     maxRepresentations: config.maxRepresentations,
+    maxCost: config.maxCost,
+    maxResponseBytes: config.maxResponseBytes,
     introspection: config.introspection,
     executor: config.executor,
     knownOperationNames: config.metricsOperationNames,

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     ],
     auth: config.auth,
     hmacSecret: config.gatewaySignatureSecret ?? undefined,
+    maxCost: config.maxCost,
     // Never a token in a production page: users paste their own.
     playground: config.landingPage ? playgroundOptions('Consent supergraph', GATEWAY_EXAMPLES) : false,
     logLevel: config.logLevel,

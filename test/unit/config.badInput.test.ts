@@ -40,6 +40,8 @@ describe('loadConfig given bad configuration', () => {
   });
 
   it.each([
+    ['a cost budget of zero', { MAX_COST: '0' }, /MAX_COST must be an integer from 100 to 10000000, but got: "0"/],
+    ['a response limit in megabytes', { MAX_RESPONSE_BYTES: '16MB' }, /MAX_RESPONSE_BYTES must be an integer/],
     ['a token lifetime of zero', { AUTH_MAX_TOKEN_AGE: '0' }, /AUTH_MAX_TOKEN_AGE must be an integer from 1 to 31536000, but got: "0"/],
     ['a token lifetime in words', { AUTH_MAX_TOKEN_AGE: '1d' }, /AUTH_MAX_TOKEN_AGE must be an integer/],
     ['a clock skew over five minutes', { AUTH_CLOCK_SKEW: '3600' }, /AUTH_CLOCK_SKEW must be an integer from 0 to 300, but got: "3600"/],

@@ -22,6 +22,12 @@ describe('loadConfig', () => {
     expect(config.metricsPort).toBeNull();
   });
 
+  it('reads the request budgets MAX_COST and MAX_RESPONSE_BYTES, the same cost for gateway and subgraph', () => {
+    expect(loadConfig({})).toMatchObject({ maxCost: 50_000, maxResponseBytes: 16 * 1024 * 1024 });
+    expect(loadConfig({ MAX_COST: '80000', MAX_RESPONSE_BYTES: '1048576' })).toMatchObject({ maxCost: 80_000, maxResponseBytes: 1_048_576 });
+    expect(loadGatewayConfig({ AUTH_JWT_SECRET: 'x'.repeat(32), MAX_COST: '80000' }).maxCost).toBe(80_000);
+  });
+
   it('turns the projection cache off with CACHE_MAX_SUBJECTS=0', () => {
     expect(loadConfig({ CACHE_MAX_SUBJECTS: '0' }).cacheMaxSubjects).toBe(0);
     expect(loadConfig({ CACHE_MAX_SUBJECTS: '1000' }).cacheMaxSubjects).toBe(1000);
