@@ -17,10 +17,8 @@ export interface Party {
   readonly role: CreditRole;
 }
 
-/**
- * The most featured plus original artists one track may credit (the main artist comes on top), so
- * that the work per track, and the ids a batch read asks for, stay bounded.
- */
+// A cap keeps the work per track, and the ids one batch read asks for, bounded whatever a client sends.
+/** The most featured and original artists one track may credit together, on top of its main artist. */
 export const MAX_CREDITED_ARTISTS = 20;
 
 /**
@@ -29,7 +27,7 @@ export const MAX_CREDITED_ARTISTS = 20;
  */
 export function partiesOf(credits: Credits): Party[] {
   const parties: Party[] = [{ artistId: credits.mainArtistId, role: 'MAIN' }];
-  // Lists are at most MAX_CREDITED_ARTISTS long, so a linear scan beats building a Set.
+  // parseCredits caps the lists at MAX_CREDITED_ARTISTS, so a linear scan is cheaper than a Set.
   const add = (artistId: string, role: CreditRole): void => {
     if (!parties.some((p) => p.artistId === artistId)) parties.push({ artistId, role });
   };
@@ -39,9 +37,9 @@ export function partiesOf(credits: Credits): Party[] {
 }
 
 /**
- * Validates credits from a client or the catalog (`{ mainArtistId, featuredArtistIds?, originalArtistIds? }`,
- * a missing or null list meaning none) and throws InvalidInputError naming `path` and quoting the bad value.
- * The same artist in two roles is accepted (partiesOf counts it once); twice in one list is not.
+ * Validates `{ mainArtistId, featuredArtistIds?, originalArtistIds? }` from a client or the catalog (a
+ * missing list means none; one artist in two roles is fine, twice in one list is not), throwing
+ * InvalidInputError that names `path` and quotes the bad value.
  */
 export function parseCredits(input: unknown, path: string): Credits {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {

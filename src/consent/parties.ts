@@ -20,21 +20,18 @@ export type PartiesDecision = Decision & { readonly parties: readonly PartyDecis
 /** A party with the statements that may decide for it on the work asked about. */
 export type PartyStatements = Party & { readonly statements: StatementsInForce };
 
-/**
- * The subjects whose statements a track's decision needs: for each party, the party's statements
- * about this track, then the party's artist-wide ones. Nobody else's statements about the track are
- * asked for, which is what keeps a statement under an uncredited artist from counting.
- */
+/** The subjects whose statements a track's decision needs: each party on this track, then each party artist-wide. */
 export function trackSubjectsOf(trackId: string, parties: readonly Party[]): Subject[] {
+  // Nobody else's statements about the track are asked for: that is what keeps a statement filed
+  // under (X, track) from counting unless the catalog credits X on the track.
   const subjects: Subject[] = [];
   for (const { artistId } of parties) subjects.push({ artistId, trackId }, { artistId, trackId: null });
   return subjects;
 }
 
 /**
- * Gathers each party's statements through `lookup` (which must return the statements filed under
- * exactly the subject it is given): the party's track statements, then its artist-wide ones. With a
- * null `trackId` (an artist's own consent) only artist-wide statements are looked up.
+ * Gathers each party's track statements and artist-wide statements through `lookup`, which must
+ * return those filed under exactly the subject it is given (a null `trackId` looks up artist-wide only).
  */
 export function statementsOfParties(
   parties: readonly Party[],
@@ -52,10 +49,8 @@ export function statementsOfParties(
 }
 
 /**
- * Decides one purpose over every party by DESIGN §7. AI purposes need every party to allow and list
- * every party; RECOMMENDATION and ADVERTISING are MAIN's alone and list only MAIN. The top-level
- * fields are the first denying party's, else MAIN's. The first party must be MAIN; an artist listed
- * again counts once, under its first role. Throws InvalidInputError for an invalid `at`.
+ * Decides one purpose over the parties (MAIN first) by DESIGN §7, taking the top-level fields from
+ * the first party that denies, else MAIN; throws InvalidInputError for an invalid `at`.
  */
 export function decideParties(
   purpose: Purpose,
@@ -63,6 +58,9 @@ export function decideParties(
   at: Date,
   policy: Policy,
 ): PartiesDecision {
+  // AI purposes need every party to allow and list every party; RECOMMENDATION and ADVERTISING are
+  // MAIN's alone and list only MAIN, so the others are not even decided. An artist listed again
+  // (a hand-built list) counts once, under its first role, as partiesOf would have it.
   const main = partyStatements[0];
   // Without MAIN first there is no one whose answer stands when nobody denies: a programming error,
   // thrown rather than answered so it can never turn into an allow.
@@ -96,7 +94,7 @@ export function decideParties(
   };
 }
 
-/** Decides every purpose over every party, in tree order. Throws InvalidInputError for an invalid `at`. */
+/** Decides every purpose over the parties, in tree order; throws InvalidInputError for an invalid `at`. */
 export function decideAllParties(
   partyStatements: readonly PartyStatements[],
   at: Date,
