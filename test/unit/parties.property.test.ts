@@ -222,9 +222,9 @@ describe('decideParties (properties)', () => {
 
   it("(g) with no extra credits answers exactly as today's decide() for every purpose, track or artist", () => {
     fc.assert(
-      fc.property(ledger, artistArb, instantArb, policyArb, fc.boolean(), (statements, main, at, policy, askTrack) => {
+      fc.property(ledger, artistArb, instantArb, policyArb, fc.boolean(), fc.boolean(), fc.boolean(), (statements, main, at, policy, askTrack, againFeatured, againOriginal) => {
         // The main artist credited again in the other roles is still no extra credit.
-        const credits: Credits = { mainArtistId: main, featuredArtistIds: [main], originalArtistIds: [] };
+        const credits: Credits = { mainArtistId: main, featuredArtistIds: againFeatured ? [main] : [], originalArtistIds: againOriginal ? [main] : [] };
         const trackId = askTrack ? TRACK : null;
         const own = (of: string | null): Statement[] => statements.filter((s) => s.artistId === main && s.trackId === of);
         const today = decideAll({ track: trackId === null ? null : own(trackId), artist: own(null) }, at, policy);
@@ -232,6 +232,17 @@ describe('decideParties (properties)', () => {
         expect(now.map(({ parties: _parties, ...top }) => top)).toEqual(today);
         expect(now.map((d) => d.parties)).toEqual(
           today.map((t) => [{ artistId: main, role: 'MAIN', allowed: t.allowed, basis: t.basis, scope: t.scope, statement: t.statement }]),
+        );
+      }),
+      RUNS,
+    );
+  });
+
+  it('decideAllParties gives each purpose, in tree order, the reference answer over every party', () => {
+    fc.assert(
+      fc.property(ledger, creditsArb, instantArb, policyArb, (statements, credits, at, policy) => {
+        expect(decideAllParties(gather(statements, credits), at, policy)).toEqual(
+          PURPOSES.map((purpose) => refDecideTrack(statements, credits, TRACK, purpose, at, policy)),
         );
       }),
       RUNS,

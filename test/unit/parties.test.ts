@@ -91,7 +91,10 @@ describe('statementsOfParties', () => {
 
   it('looks up no track statements for an artist asked about as a whole', () => {
     const asked: Subject[] = [];
-    const gathered = statementsOfParties(partiesOf(credits()), null, (s) => (asked.push(s), lookup(s)));
+    const gathered = statementsOfParties(partiesOf(credits()), null, (s) => {
+      asked.push(s);
+      return lookup(s);
+    });
     expect(asked).toEqual([{ artistId: 'main', trackId: null }]);
     expect(gathered[0]!.statements.track).toBeNull();
   });
