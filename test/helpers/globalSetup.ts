@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFerretdb.js';
+import { provisionTestMachine } from './provisionTestMachine.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,8 +15,12 @@ declare module 'vitest' {
 let ferretdb: RunningFerretdb | null = null;
 let dataDir: string | null = null;
 
-/** Starts one FerretDB for the whole run unless MONGODB_URI names a server to use instead. */
+/**
+ * Provisions what the selected tests need (Chromium, the FerretDB binary), then starts one FerretDB
+ * for the whole run unless MONGODB_URI names a server to use instead.
+ */
 export async function setup(project: TestProject): Promise<void> {
+  await provisionTestMachine(project, (line) => console.log(line));
   if (process.env.MONGODB_URI) {
     project.provide('mongoUri', process.env.MONGODB_URI);
     project.provide('ferretdbMetricsUrl', null);
