@@ -16,7 +16,7 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** An ISO-8601 date-time with an explicit offset, for example `2026-01-31T12:00:00Z`. */
+  /** An ISO-8601 date-time with an explicit offset, for example `2026-01-31T12:00:00Z`; impossible dates or times (`2030-02-31`, `24:00`, second 60) and fractions finer than milliseconds are refused; stored as the same instant and returned in UTC (`2031-01-01T01:00:00+01:00` comes back as `2031-01-01T00:00:00.000Z`). */
   DateTime: { input: Date; output: Date; }
   _FieldSet: { input: unknown; output: unknown; }
 };
@@ -155,7 +155,13 @@ export type ConsentDecision = {
 /** One entry of the append-only consent ledger. */
 export type ConsentEvent = {
   __typename?: 'ConsentEvent';
-  actor: Scalars['String']['output'];
+  /**
+   * Who made the change: the `sub` of that caller's token. Null unless the caller has scope
+   * consent:audit or is this actor itself (so a change's own payload shows its caller). Deliberately
+   * not @requiresScopes: a refused field would be an error in every page of history or feed a reader
+   * without the scope asks for; null is the quiet answer.
+   */
+  actor?: Maybe<Scalars['String']['output']>;
   artistId: Scalars['ID']['output'];
   at: Scalars['DateTime']['output'];
   /** Null for CLEAR. */
@@ -262,8 +268,12 @@ export type ConsentSignals = {
 /** An artist's choice about one purpose at one scope, as recorded in the ledger. */
 export type ConsentStatement = {
   __typename?: 'ConsentStatement';
-  /** Who made the change: the `sub` of the caller's token. */
-  actor: Scalars['String']['output'];
+  /**
+   * Who made the statement: the `sub` of that caller's token. Null unless the caller has scope
+   * consent:audit or is this actor itself. Deliberately not @requiresScopes: a refused field would
+   * be an error in every decision a reader without the scope asks for; null is the quiet answer.
+   */
+  actor?: Maybe<Scalars['String']['output']>;
   artistId: Scalars['ID']['output'];
   choice: ConsentChoice;
   createdAt: Scalars['DateTime']['output'];
@@ -622,7 +632,7 @@ export type ConsentDecisionResolvers<ContextType = RequestContext, ParentType ex
 }>;
 
 export type ConsentEventResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConsentEvent'] = ResolversParentTypes['ConsentEvent']> = ResolversObject<{
-  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   artistId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   choice?: Resolver<Maybe<ResolversTypes['ConsentChoice']>, ParentType, ContextType>;
@@ -656,7 +666,7 @@ export type ConsentSignalsResolvers<ContextType = RequestContext, ParentType ext
 }>;
 
 export type ConsentStatementResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConsentStatement'] = ResolversParentTypes['ConsentStatement']> = ResolversObject<{
-  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   artistId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   choice?: Resolver<ResolversTypes['ConsentChoice'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
