@@ -1,9 +1,8 @@
-import { resolve } from 'node:path';
-
-/** Where consent data lives: an external MongoDB-wire server, or an embedded FerretDB the service starts. */
-export type DatabaseConfig =
-  | { readonly kind: 'external'; readonly uri: string; readonly dbName: string }
-  | { readonly kind: 'embedded'; readonly dataDir: string; readonly dbName: string };
+/** Where consent data lives: a MongoDB-wire server (MONGODB_URI, null when unset) and the database name (MONGODB_DB). */
+export interface DatabaseConfig {
+  readonly uri: string | null;
+  readonly dbName: string;
+}
 
 /** How bearer tokens are timed (seconds): longest declared lifetime (AUTH_MAX_TOKEN_AGE) and clock skew (AUTH_CLOCK_SKEW). */
 export interface TokenTiming {
@@ -32,8 +31,6 @@ export interface Config {
   readonly maxCost: number;
   /** Largest response body, in bytes; a larger answer is refused with RESPONSE_TOO_LARGE. */
   readonly maxResponseBytes: number;
-  /** Seed demo artists and tracks at start-up (embedded database only, by default). */
-  readonly seedDemo: boolean;
   readonly logLevel: string;
   /** Answer `__schema`/`__type` introspection (off in production by default; `_service { sdl }` always works). */
   readonly introspection: boolean;
@@ -75,9 +72,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
   const dbName = env.MONGODB_DB ?? 'consent';
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(dbName)) throw new ConfigError(`MONGODB_DB must be a plain database name, but got: ${JSON.stringify(dbName)}`);
-  const database: DatabaseConfig = env.MONGODB_URI
-    ? { kind: 'external', uri: env.MONGODB_URI, dbName }
-    : { kind: 'embedded', dataDir: resolve(env.FERRETDB_DATA_DIR ?? '.data/ferretdb'), dbName };
+  // Unset is not an error here: the production entry refuses it, the local harness starts a database.
+  const database: DatabaseConfig = { uri: env.MONGODB_URI || null, dbName };
 
   const auth = authOf(env, nodeEnv);
   const gatewaySignatureSecret = gatewaySignatureSecretOf(env);
@@ -106,7 +102,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRepresentations: intVar(env, 'MAX_REPRESENTATIONS', 1000, 1, 100000),
     maxCost: maxCostOf(env),
     maxResponseBytes: intVar(env, 'MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
-    seedDemo: boolVar(env, 'SEED_DEMO', database.kind === 'embedded'),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     executor: oneOf(env, 'GRAPHQL_EXECUTOR', ['jit', 'graphql-js'] as const, 'jit'),
@@ -122,52 +117,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   });
 }
 
-/** The gateway's configuration (src/gateway/main.ts): where the subgraphs are and how tokens are checked. */
-export interface GatewayConfig {
-  readonly host: string;
-  readonly port: number;
-  /** Same key configuration as the subgraph; the gateway has no ephemeral mode. */
-  readonly auth: Exclude<AuthConfig, { kind: 'ephemeral' }>;
-  readonly consentUrl: string;
-  readonly catalogUrl: string;
-  /** Signs every upstream request when set (Hive Gateway's HMAC signature). */
-  readonly gatewaySignatureSecret: string | null;
-  readonly landingPage: boolean;
-  /** Largest demand-control cost of one operation (MAX_COST, the subgraph's budget too). */
-  readonly maxCost: number;
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
-}
-
-/** Reads the gateway's configuration: AUTH_* as for the subgraph, CONSENT_URL, CATALOG_URL, PORT (4000). */
-export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : 'development';
-  const auth = authOf(env, nodeEnv);
-  if (auth.kind === 'ephemeral') throw new ConfigError('The gateway needs AUTH_JWT_SECRET or AUTH_JWKS_URL (the same keys as the consent subgraph).');
-  const logLevel = env.LOG_LEVEL ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error for the gateway, but got: ${JSON.stringify(logLevel)}`);
-  }
-  return Object.freeze({
-    host: env.HOST ?? '127.0.0.1',
-    port: intVar(env, 'PORT', 4000, 0, 65535),
-    auth: Object.freeze(auth),
-    consentUrl: urlVar(env, 'CONSENT_URL', 'http://127.0.0.1:4001/graphql'),
-    catalogUrl: urlVar(env, 'CATALOG_URL', 'http://127.0.0.1:4002/'),
-    gatewaySignatureSecret: gatewaySignatureSecretOf(env),
-    landingPage: boolVar(env, 'LANDING_PAGE', nodeEnv !== 'production'),
-    maxCost: maxCostOf(env),
-    logLevel: logLevel as GatewayConfig['logLevel'],
-  });
-}
-
-/** Reads the demo catalog's listen address: HOST, PORT (default 4002). */
-export function loadCatalogConfig(env: NodeJS.ProcessEnv = process.env): { readonly host: string; readonly port: number } {
-  return Object.freeze({ host: env.HOST ?? '127.0.0.1', port: intVar(env, 'PORT', 4002, 0, 65535) });
-}
-
 // Issuer and audience are checked whenever set; production requires both, so a token minted by
 // another issuer or for another service sharing the keys is refused.
-function authOf(env: NodeJS.ProcessEnv, nodeEnv: Config['env']): AuthConfig {
+/** Reads AUTH_* (keys, issuer, audience, token timing); shared with the gateway's configuration. */
+export function authOf(env: NodeJS.ProcessEnv, nodeEnv: Config['env']): AuthConfig {
   const issuer = env.AUTH_ISSUER || undefined;
   const audience = env.AUTH_AUDIENCE || undefined;
   const timing: TokenTiming = {
@@ -198,17 +151,20 @@ function authOf(env: NodeJS.ProcessEnv, nodeEnv: Config['env']): AuthConfig {
 }
 
 // One budget for gateway and subgraph: each refuses what the other would.
-function maxCostOf(env: NodeJS.ProcessEnv): number {
+/** Reads MAX_COST, the demand-control budget the subgraph and the gateway share. */
+export function maxCostOf(env: NodeJS.ProcessEnv): number {
   return intVar(env, 'MAX_COST', 50_000, 100, 10_000_000);
 }
 
-function gatewaySignatureSecretOf(env: NodeJS.ProcessEnv): string | null {
+/** Reads GATEWAY_SIGNATURE_SECRET (at least 32 characters), or null when unset. */
+export function gatewaySignatureSecretOf(env: NodeJS.ProcessEnv): string | null {
   const secret = env.GATEWAY_SIGNATURE_SECRET || null;
   if (secret !== null && secret.length < 32) throw new ConfigError('GATEWAY_SIGNATURE_SECRET must be at least 32 characters.');
   return secret;
 }
 
-function urlVar(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+/** Reads an http(s) URL variable, or `fallback` when unset. */
+export function urlVar(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const raw = env[name] || fallback;
   if (!/^https?:\/\/[^\s]+$/.test(raw)) throw new ConfigError(`${name} must be an http(s) URL, but got: ${JSON.stringify(raw)}`);
   return raw;
@@ -226,7 +182,8 @@ function tracingOf(env: NodeJS.ProcessEnv): TracingConfig | null {
   return Object.freeze({ endpoint: endpoint ?? 'http://localhost:4318', serviceName });
 }
 
-function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+/** Reads an integer variable within [min, max], or `fallback` when unset. */
+export function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -236,7 +193,8 @@ function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: num
   return value;
 }
 
-function boolVar(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+/** Reads a true/false (or 1/0) variable, or `fallback` when unset. */
+export function boolVar(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'true' || raw === '1') return true;

@@ -15,7 +15,6 @@ import { createObservabilityPlugin } from './observability/createObservabilityPl
 import { DecisionTally } from './observability/DecisionTally.js';
 import { observeDatabase } from './observability/observeDatabase.js';
 import { observeRequest, requestLog } from './observability/observeRequest.js';
-import { EXAMPLE_OPERATION_NAMES } from './observability/operationLabels.js';
 import { buildConsentSchema } from './schema.js';
 import type { ConsentStore } from './store/ConsentStore.js';
 
@@ -48,7 +47,7 @@ export interface ServerDeps {
   readonly landingPage?: string;
   /** How operations are executed (see src/execution/compiledExecution.ts). @default 'jit' */
   readonly executor?: Executor;
-  /** Operation names that always get their own metric label, besides the playground's examples; other names share 100 labels, then `other`. @default none */
+  /** Operation names that always get their own metric label; other names share 100 labels, then `other`. @default none */
   readonly knownOperationNames?: readonly string[];
 }
 
@@ -94,7 +93,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     stopOnTerminationSignals: false,
     // Cache control is off: no field sets a cache hint, and its per-field hook cost ~5 % of CPU in
     // `npm run bench` (BENCHMARKS.md).
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, refuseUnservedOperations(), createObservabilityPlugin(metrics, { registered: [...EXAMPLE_OPERATION_NAMES, ...(deps.knownOperationNames ?? [])] })],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, refuseUnservedOperations(), createObservabilityPlugin(metrics, { registered: deps.knownOperationNames ?? [] })],
   });
   await apollo.start();
 

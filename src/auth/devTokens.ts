@@ -1,4 +1,3 @@
-import { DEMO_ARTISTS } from '../embedded/demoData.js';
 import { signToken } from './signToken.js';
 
 /** Ready-to-paste development tokens: a reading service, a demo artist's app, and support staff. */
@@ -17,9 +16,8 @@ export interface DevTokens {
 // Long enough for a working day; shortened when AUTH_MAX_TOKEN_AGE would refuse it.
 const DEV_TOKEN_LIFETIME = 12 * 3600;
 
-/** Signs the development tokens with `secret` (HS256, valid 12 h or `maxTokenAge` seconds if shorter); for local use only. */
-export async function createDevTokens(secret: string, maxTokenAge = DEV_TOKEN_LIFETIME): Promise<DevTokens> {
-  const artistId = DEMO_ARTISTS[0]!.id;
+/** Signs the development tokens with `secret` (HS256, valid 12 h or `maxTokenAge` seconds if shorter), the write token for `artistId`; for local use only. */
+export async function createDevTokens(secret: string, artistId: string, maxTokenAge = DEV_TOKEN_LIFETIME): Promise<DevTokens> {
   const expiresIn = `${Math.min(DEV_TOKEN_LIFETIME, maxTokenAge)}s`;
   return {
     read: await signToken(secret, { sub: 'dev-service', scope: 'consent:read' }, { expiresIn }),

@@ -1,17 +1,5 @@
-import { Kind, parse } from 'graphql';
-import { GATEWAY_EXAMPLES, SUBGRAPH_EXAMPLES } from '../playground/exampleOperations.js';
-
 /** What a well-formed operation name looks like; anything else is labelled `other`. */
 export const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-/** The names of the playground's example operations, which always get their own label. */
-export const EXAMPLE_OPERATION_NAMES: readonly string[] = Object.freeze([
-  ...new Set(
-    [...GATEWAY_EXAMPLES, ...SUBGRAPH_EXAMPLES].flatMap(({ query }) =>
-      parse(query).definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.name !== undefined ? [d.name.value] : [])),
-    ),
-  ),
-]);
 
 /** How operation names become metric labels. */
 export interface OperationLabelOptions {

@@ -1,5 +1,10 @@
-import type { ExampleOperation } from './exampleOperations.js';
 import type { PlaygroundOptions } from './renderPlayground.js';
+
+/** One ready-to-run operation shown as a playground tab (ids inlined, so it runs as it stands). */
+export interface ExampleOperation {
+  readonly title: string;
+  readonly query: string;
+}
 
 /**
  * GraphiQL options with one tab per example and, in development, `Authorization: Bearer <token>`

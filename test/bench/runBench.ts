@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createTokenVerifier } from '../../src/auth/createTokenVerifier.js';
-import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFerretdb.js';
+import { startFerretdb, type RunningFerretdb } from '../../dev/embedded/startFerretdb.js';
 import { createServer, type ConsentServer } from '../../src/server.js';
 import { loadConfig } from '../../src/config.js';
 import { ConsentStore } from '../../src/store/ConsentStore.js';

@@ -1,7 +1,7 @@
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemo } from '../../src/embedded/seedDemo.js';
+import { seedDemo } from '../../dev/demo/seedDemo.js';
 import { CATALOG_SDL } from '../fixtures/catalogSubgraph.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken } from '../helpers/tokens.js';

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { seedDemo } from '../../src/embedded/seedDemo.js';
+import { seedDemo } from '../../dev/demo/seedDemo.js';
 import { DEMO_CATALOG } from '../fixtures/catalogSubgraph.js';
 import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
 import { postGraphQL } from '../helpers/subgraph.js';

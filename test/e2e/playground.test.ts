@@ -1,8 +1,8 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemo } from '../../src/embedded/seedDemo.js';
+import { seedDemo } from '../../dev/demo/seedDemo.js';
 import { loadConfig } from '../../src/config.js';
-import { GATEWAY_EXAMPLES, SUBGRAPH_EXAMPLES } from '../../src/playground/exampleOperations.js';
+import { GATEWAY_EXAMPLES, SUBGRAPH_EXAMPLES } from '../../dev/demo/exampleOperations.js';
 import { playgroundOptions } from '../../src/playground/playgroundOptions.js';
 import { renderPlayground } from '../../src/playground/renderPlayground.js';
 import { DEMO_CATALOG } from '../fixtures/catalogSubgraph.js';

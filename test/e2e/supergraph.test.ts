@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopProcess } from '../../src/embedded/stopProcess.js';
+import { stopProcess } from '../../dev/embedded/stopProcess.js';
 import { postGraphQL } from '../helpers/subgraph.js';
 
-// `npm run supergraph` as a developer runs it (src/supergraph.ts under tsx), on its own data dir.
+// `npm run supergraph` as a developer runs it (dev/supergraph.ts under tsx), on its own data dir.
 
 const TRACK = '{ track(id: "track-aurora-2") { title artist { name } consent { decision(purpose: AI_TRAINING) { allowed basis scope } } } }';
 
@@ -19,7 +19,7 @@ describe('npm run supergraph', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'consent-supergraph-'));
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/supergraph.ts'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'dev/supergraph.ts'], {
       env: { ...process.env, FERRETDB_DATA_DIR: dataDir, MONGODB_URI: '', LOG_LEVEL: 'warn', NODE_ENV: 'development' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

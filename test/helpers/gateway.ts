@@ -1,12 +1,12 @@
-import { createGateway, type GatewaySubgraph } from '../../src/gateway/createGateway.js';
-import { serveGateway, type RunningGateway } from '../../src/gateway/serveGateway.js';
+import { createGateway, type GatewaySubgraph } from '../../gateway/createGateway.js';
+import { serveGateway, type RunningGateway } from '../../gateway/serveGateway.js';
 import type { PlaygroundOptions } from '../../src/playground/renderPlayground.js';
 import { CATALOG_SDL, startCatalogSubgraph, type CatalogData, type CatalogSubgraph } from '../fixtures/catalogSubgraph.js';
 import { startTestSubgraph, type TestSubgraph } from './subgraph.js';
 import { TEST_SECRET } from './tokens.js';
 
-export { CLIENT_FACING_CODES, composeSupergraph, type GatewaySubgraph } from '../../src/gateway/createGateway.js';
-export type { RunningGateway } from '../../src/gateway/serveGateway.js';
+export { CLIENT_FACING_CODES, composeSupergraph, type GatewaySubgraph } from '../../gateway/createGateway.js';
+export type { RunningGateway } from '../../gateway/serveGateway.js';
 
 /** Options for {@link startGateway}. */
 export interface GatewayOptions {
@@ -24,7 +24,7 @@ export interface GatewayOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | false;
 }
 
-/** Starts the production gateway (src/gateway) on 127.0.0.1 at a free port. */
+/** Starts the production gateway (gateway/) on 127.0.0.1 at a free port. */
 export function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const gateway = createGateway({
     subgraphs: opts.subgraphs,

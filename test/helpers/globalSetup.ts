@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFerretdb.js';
+import { startFerretdb, type RunningFerretdb } from '../../dev/embedded/startFerretdb.js';
 import { provisionTestMachine } from './provisionTestMachine.js';
 
 declare module 'vitest' {

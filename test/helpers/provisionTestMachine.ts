@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { access, constants, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { FERRETDB_VERSION, ferretdbBinaryPath } from '../../src/embedded/ferretdbBinary.js';
+import { FERRETDB_VERSION, ferretdbBinaryPath } from '../../dev/embedded/ferretdbBinary.js';
 
 const run = promisify(execFile);
 

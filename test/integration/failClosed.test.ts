@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { startFerretdb, type RunningFerretdb } from '../../src/embedded/startFerretdb.js';
+import { startFerretdb, type RunningFerretdb } from '../../dev/embedded/startFerretdb.js';
 import { openStore } from '../../src/store/openStore.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { assertNoLeak } from '../helpers/assertNoLeak.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_OPERATION_NAMES } from '../../dev/demo/exampleOperations.js';
 import { loadConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/observability/createMetrics.js';
-import { EXAMPLE_OPERATION_NAMES } from '../../src/observability/operationLabels.js';
 import { postGraphQL, startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken } from '../helpers/tokens.js';
 
@@ -16,7 +16,11 @@ describe('operation-name metrics under a flood of invented names', () => {
   let reader: string;
 
   beforeAll(async () => {
-    running = await startTestSubgraph({ metrics: createMetrics(), knownOperationNames: loadConfig({ METRICS_OPERATION_NAMES: 'RecsDecisions, AdsDecisions' }).metricsOperationNames });
+    running = await startTestSubgraph({
+      metrics: createMetrics(),
+      // As `npm start` runs it: METRICS_OPERATION_NAMES plus the playground's example names the harness registers.
+      knownOperationNames: [...loadConfig({ METRICS_OPERATION_NAMES: 'RecsDecisions, AdsDecisions' }).metricsOperationNames, ...EXAMPLE_OPERATION_NAMES],
+    });
     reader = await readToken();
     for (let i = 0; i < 200; i++) await postGraphQL(running.url, `query Invented${i} { __typename }`, {}, reader);
   });

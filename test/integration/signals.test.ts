@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemo } from '../../src/embedded/seedDemo.js';
+import { seedDemo } from '../../dev/demo/seedDemo.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken } from '../helpers/tokens.js';
 

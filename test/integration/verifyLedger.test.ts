@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { hashEvent } from '../../src/consent/event.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { eventFromDoc } from '../../src/store/ConsentStore.js';
-import { describeReport, verifyLedger } from '../../src/tools/verifyLedger.js';
+import { describeReport, verifyLedger } from '../../tools/verifyLedger.js';
 import { aClearChange, aSetChange } from '../helpers/changes.js';
 import { aFreshStore, dropStore, mongoUri } from '../helpers/database.js';
 import { insertLedgerWithProjection, ledgerDocs, syntheticChanges } from '../helpers/seedLedger.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadGatewayConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 const SIGNING_SECRET = 'a-signing-secret-of-at-least-32-characters';
@@ -53,28 +53,9 @@ describe('loadConfig given bad configuration', () => {
     ['a non-numeric timeout', { DB_TIMEOUT_MS: 'soon' }, /DB_TIMEOUT_MS must be an integer/],
     ['a negative cache size', { CACHE_MAX_SUBJECTS: '-1' }, /CACHE_MAX_SUBJECTS must be an integer from 0 to 10000000, but got: "-1"/],
     ['a database name with a dot', { MONGODB_DB: 'consent.prod' }, /MONGODB_DB must be a plain database name/],
-    ['a boolean that is neither true nor false', { SEED_DEMO: 'yes' }, /SEED_DEMO must be true or false, but got: "yes"/],
+    ['a boolean that is neither true nor false', { LANDING_PAGE: 'yes' }, /LANDING_PAGE must be true or false, but got: "yes"/],
   ])('refuses %s, naming the variable', (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
-  });
-});
-
-describe('loadGatewayConfig given bad configuration', () => {
-  it('refuses to start without keys: the gateway has no ephemeral mode', () => {
-    expect(() => loadGatewayConfig({})).toThrow(/The gateway needs AUTH_JWT_SECRET or AUTH_JWKS_URL/);
-  });
-
-  it.each([
-    ['AUTH_ISSUER', /NODE_ENV=production needs AUTH_ISSUER/],
-    ['AUTH_AUDIENCE', /NODE_ENV=production needs AUTH_AUDIENCE/],
-  ])('refuses to start in production without %s, naming it', (name, message) => {
-    const env: Record<string, string> = { ...PRODUCTION };
-    delete env[name];
-    expect(() => loadGatewayConfig(env)).toThrow(message);
-  });
-
-  it('refuses a log level the gateway does not know', () => {
-    expect(() => loadGatewayConfig({ AUTH_JWT_SECRET: SECRET, LOG_LEVEL: 'chatty' })).toThrow(/LOG_LEVEL must be debug, info, warn or error/);
   });
 });

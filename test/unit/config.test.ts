@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, loadGatewayConfig } from '../../src/config.js';
+import { loadGatewayConfig } from '../../gateway/config.js';
+import { loadConfig } from '../../src/config.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 const SIGNING_SECRET = 'a-signing-secret-of-at-least-32-characters';
@@ -12,11 +13,11 @@ const PRODUCTION = {
 };
 
 describe('loadConfig', () => {
-  it('runs on the embedded database with an ephemeral dev secret when nothing is set', () => {
+  it('leaves the database URI unset (for the caller to refuse or provide) with an ephemeral dev secret when nothing is set', () => {
     const config = loadConfig({});
     expect(config.env).toBe('development');
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 4001, dbTimeoutMs: 2000, maxRepresentations: 1000, seedDemo: true, cacheMaxSubjects: 250_000 });
-    expect(config.database).toMatchObject({ kind: 'embedded', dbName: 'consent' });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 4001, dbTimeoutMs: 2000, maxRepresentations: 1000, cacheMaxSubjects: 250_000 });
+    expect(config.database).toEqual({ uri: null, dbName: 'consent' });
     expect(config.auth).toEqual({ kind: 'ephemeral', maxTokenAge: 86_400, clockSkew: 30 });
     expect(config.requireGatewaySignature).toBe(false);
     expect(config.metricsPort).toBeNull();
@@ -33,10 +34,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ CACHE_MAX_SUBJECTS: '1000' }).cacheMaxSubjects).toBe(1000);
   });
 
-  it('uses MONGODB_URI as it is, starts nothing and seeds nothing by default', () => {
+  it('uses MONGODB_URI and MONGODB_DB as they are', () => {
     const config = loadConfig({ MONGODB_URI: 'mongodb://db.internal:27017/?replicaSet=rs0', MONGODB_DB: 'consent_eu' });
-    expect(config.database).toEqual({ kind: 'external', uri: 'mongodb://db.internal:27017/?replicaSet=rs0', dbName: 'consent_eu' });
-    expect(config.seedDemo).toBe(false);
+    expect(config.database).toEqual({ uri: 'mongodb://db.internal:27017/?replicaSet=rs0', dbName: 'consent_eu' });
   });
 
   it('verifies with a shared secret or a JWKS, with issuer and audience when given', () => {
@@ -75,17 +75,5 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...PRODUCTION, METRICS_PORT: '9100' }).metricsPort).toBe(9100);
     expect(loadConfig({}).metricsPort).toBeNull();
     expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
-  });
-});
-
-describe('loadGatewayConfig', () => {
-  it('points at the local subgraphs by default and takes the same keys as the subgraph', () => {
-    const config = loadGatewayConfig({ AUTH_JWT_SECRET: SECRET });
-    expect(config).toMatchObject({ port: 4000, consentUrl: 'http://127.0.0.1:4001/graphql', catalogUrl: 'http://127.0.0.1:4002/' });
-    expect(config.auth).toMatchObject({ kind: 'secret', secret: SECRET, maxTokenAge: 86_400, clockSkew: 30 });
-  });
-
-  it('starts in production with issuer and audience configured', () => {
-    expect(loadGatewayConfig(PRODUCTION).auth).toMatchObject({ issuer: 'https://id.example', audience: 'consent' });
   });
 });

@@ -1,5 +1,5 @@
-import type { Purpose } from '../consent/purposes.js';
-import type { Choice } from '../consent/statement.js';
+import type { Purpose } from '../../src/consent/purposes.js';
+import type { Choice } from '../../src/consent/statement.js';
 
 /** A demo artist, as the demo catalog subgraph serves it. */
 export interface DemoArtist {

@@ -1,12 +1,12 @@
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
-import { applyToSubject, hashEvent, type UnhashedEvent } from '../consent/event.js';
-import { loadConfig } from '../config.js';
-import { startFerretdb, type RunningFerretdb } from '../embedded/startFerretdb.js';
-import { collectionsOf, type Collections, type EventDoc, type StateDoc, type StatementDoc } from '../store/collections.js';
-import { eventFromDoc } from '../store/ConsentStore.js';
-import { clientOptions } from '../store/openStore.js';
-import { subjectKey } from '../store/subjectKey.js';
+import { applyToSubject, hashEvent, type UnhashedEvent } from '../src/consent/event.js';
+import { loadConfig } from '../src/config.js';
+import { embeddedDataDir, startFerretdb, type RunningFerretdb } from '../dev/embedded/startFerretdb.js';
+import { collectionsOf, type Collections, type EventDoc, type StateDoc, type StatementDoc } from '../src/store/collections.js';
+import { eventFromDoc } from '../src/store/ConsentStore.js';
+import { clientOptions } from '../src/store/openStore.js';
+import { subjectKey } from '../src/store/subjectKey.js';
 
 /** The first event at which a chain (or the global order) stops being what the ledger promises. */
 export interface LedgerBreak {
@@ -174,12 +174,10 @@ export function describeReport(report: LedgerReport): string[] {
 async function main(): Promise<void> {
   const config = loadConfig();
   let ferretdb: RunningFerretdb | null = null;
-  let uri: string;
-  if (config.database.kind === 'embedded') {
-    ferretdb = await startFerretdb({ dataDir: config.database.dataDir });
+  let uri = config.database.uri;
+  if (uri === null) {
+    ferretdb = await startFerretdb({ dataDir: embeddedDataDir() });
     uri = ferretdb.uri;
-  } else {
-    uri = config.database.uri;
   }
   // A full scan of a large ledger takes longer than one request's deadline.
   const client = new MongoClient(uri, { ...clientOptions(Math.max(config.dbTimeoutMs, 300_000)), appName: 'consent-ledger-verify' });

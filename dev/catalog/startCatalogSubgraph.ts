@@ -1,32 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
-import { DEMO_ARTISTS, DEMO_TRACKS } from '../embedded/demoData.js';
+import { DEMO_ARTISTS, DEMO_TRACKS } from '../demo/demoData.js';
 
-/** The catalog subgraph's SDL: it owns artists and tracks, including `Track.artist`. */
-export const CATALOG_SDL = /* GraphQL */ `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])
-
-  type Artist @key(fields: "id") {
-    id: ID!
-    name: String!
-  }
-
-  type Track @key(fields: "id") {
-    id: ID!
-    title: String!
-    artist: Artist!
-  }
-
-  type Query {
-    track(id: ID!): Track
-    tracks(ids: [ID!]!): [Track]!
-    artist(id: ID!): Artist
-    artists: [Artist!]!
-  }
-`;
+/** The catalog subgraph's SDL (schema/catalog.graphql): it owns artists and tracks, including `Track.artist`. */
+export const CATALOG_SDL = readFileSync(new URL('../../schema/catalog.graphql', import.meta.url), 'utf8');
 
 /** One artist in the catalog. */
 export interface CatalogArtist {
@@ -47,7 +28,7 @@ export interface CatalogData {
   readonly tracks: readonly CatalogTrack[];
 }
 
-/** The demo catalog: the artists and tracks the demo consent data (src/embedded/demoData.ts) is about. */
+/** The demo catalog: the artists and tracks the demo consent data (dev/demo/demoData.ts) is about. */
 export const DEMO_CATALOG: CatalogData = { artists: DEMO_ARTISTS, tracks: DEMO_TRACKS };
 
 /** A running catalog subgraph. */

@@ -1,10 +1,6 @@
-import { DEMO_ARTISTS, DEMO_TRACKS } from '../embedded/demoData.js';
-
-/** One ready-to-run operation shown as a playground tab (ids inlined, so it runs as it stands). */
-export interface ExampleOperation {
-  readonly title: string;
-  readonly query: string;
-}
+import { Kind, parse } from 'graphql';
+import type { ExampleOperation } from '../../src/playground/playgroundOptions.js';
+import { DEMO_ARTISTS, DEMO_TRACKS } from './demoData.js';
 
 const artist = DEMO_ARTISTS[0]!;
 // The demo track with its own statement (AI training opted out), so its decisions show every basis.
@@ -95,3 +91,12 @@ query DecisionsForTrack {
   },
   SET_CONSENT,
 ];
+
+/** The names of the playground's example operations; the harness registers them so they always get their own metric label. */
+export const EXAMPLE_OPERATION_NAMES: readonly string[] = Object.freeze([
+  ...new Set(
+    [...GATEWAY_EXAMPLES, ...SUBGRAPH_EXAMPLES].flatMap(({ query }) =>
+      parse(query).definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.name !== undefined ? [d.name.value] : [])),
+    ),
+  ),
+]);

@@ -1,8 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
+import { resolve } from 'node:path';
 import { ensureFerretdbBinary } from './ferretdbBinary.js';
 import { stopProcess } from './stopProcess.js';
+
+/** Where the embedded database keeps its data: FERRETDB_DATA_DIR, default `.data/ferretdb` (resolved from the working directory). */
+export function embeddedDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.FERRETDB_DATA_DIR || '.data/ferretdb');
+}
 
 /** A FerretDB process listening on loopback. */
 export interface RunningFerretdb {

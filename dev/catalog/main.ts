@@ -1,6 +1,11 @@
-import { loadCatalogConfig } from '../config.js';
-import { runEntryPoint } from '../runEntryPoint.js';
+import { intVar } from '../../src/config.js';
+import { runEntryPoint } from '../../src/runEntryPoint.js';
 import { DEMO_CATALOG, startCatalogSubgraph } from './startCatalogSubgraph.js';
+
+/** Reads the demo catalog's listen address: HOST, PORT (default 4002). */
+export function loadCatalogConfig(env: NodeJS.ProcessEnv = process.env): { readonly host: string; readonly port: number } {
+  return Object.freeze({ host: env.HOST ?? '127.0.0.1', port: intVar(env, 'PORT', 4002, 0, 65535) });
+}
 
 /** The demo catalog subgraph as a service (docker/): serves the demo artists and tracks on HOST:PORT. */
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
-import { parseSetChange } from '../consent/validate.js';
-import type { ConsentStore } from '../store/ConsentStore.js';
+import { parseSetChange } from '../../src/consent/validate.js';
+import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { DEMO_STATEMENTS } from './demoData.js';
 
 /** The actor recorded for demo statements. */

@@ -72,7 +72,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-// `npx tsx src/embedded/ferretdbBinary.ts` builds the binary ahead of time (CI does this).
+// `npx tsx dev/embedded/ferretdbBinary.ts` builds the binary ahead of time (CI does this).
 if (import.meta.url === `file://${process.argv[1]}`) {
   ensureFerretdbBinary((line) => console.log(line)).then((path) => console.log(path));
 }

@@ -1,19 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createDevTokens, devTokenLines } from './auth/devTokens.js';
+import { createGateway } from '../gateway/createGateway.js';
+import { serveGateway, type RunningGateway } from '../gateway/serveGateway.js';
+import { createDevTokens, devTokenLines } from '../src/auth/devTokens.js';
+import { playgroundOptions } from '../src/playground/playgroundOptions.js';
+import { runEntryPoint } from '../src/runEntryPoint.js';
 import { CATALOG_SDL, DEMO_CATALOG, startCatalogSubgraph } from './catalog/startCatalogSubgraph.js';
+import { DEMO_ARTISTS } from './demo/demoData.js';
+import { GATEWAY_EXAMPLES } from './demo/exampleOperations.js';
 import { freePort } from './embedded/startFerretdb.js';
 import { stopProcess } from './embedded/stopProcess.js';
-import { createGateway } from './gateway/createGateway.js';
-import { serveGateway, type RunningGateway } from './gateway/serveGateway.js';
-import { GATEWAY_EXAMPLES } from './playground/exampleOperations.js';
-import { playgroundOptions } from './playground/playgroundOptions.js';
-import { runEntryPoint } from './runEntryPoint.js';
-import { CONSENT_SDL } from './schema.js';
+
+// The gateway composes the contract file, as the production gateway does (gateway/main.ts).
+const CONSENT_SDL = readFileSync(new URL('../schema/consent.graphql', import.meta.url), 'utf8');
 
 // `npm run supergraph`: the whole federated graph on loopback, for development. The consent
-// subgraph runs exactly as `npm start` runs it (src/main.ts in a child process: embedded FerretDB,
+// subgraph runs exactly as `npm start` runs it (dev/start.ts in a child process: embedded FerretDB,
 // demo data, repair sweeps), told to verify tokens with a secret shared with the gateway and to
 // accept only gateway-signed requests; the demo catalog and Hive Gateway run in this process.
 
@@ -37,7 +41,7 @@ async function supergraph(): Promise<void> {
   }
 
   const catalog = await startCatalogSubgraph(DEMO_CATALOG);
-  const tokens = await createDevTokens(jwtSecret);
+  const tokens = await createDevTokens(jwtSecret, DEMO_ARTISTS[0]!.id);
   const gateway = createGateway({
     subgraphs: [
       { name: 'catalog', url: catalog.url, sdl: CATALOG_SDL },
@@ -74,10 +78,10 @@ async function supergraph(): Promise<void> {
   });
 }
 
-// src/main.ts under tsx when run from source, dist/main.js after `npm run build`.
+// dev/start.ts under tsx when run from source, dist/dev/start.js when compiled.
 function startConsentSubgraph(port: number, jwtSecret: string, signingSecret: string): ChildProcess {
   const fromSource = import.meta.url.endsWith('.ts');
-  const entry = fileURLToPath(new URL(fromSource ? './main.ts' : './main.js', import.meta.url));
+  const entry = fileURLToPath(new URL(fromSource ? './start.ts' : './start.js', import.meta.url));
   // The dev tokens carry no issuer or audience, so the child must not require them either.
   const { AUTH_JWKS_URL: _jwks, AUTH_ISSUER: _issuer, AUTH_AUDIENCE: _audience, ...inherited } = process.env;
   const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), entry], {

@@ -5,11 +5,11 @@ import { createGatewayRuntime, type GatewayPlugin, type GatewayRuntime } from '@
 import { createInlineSigningKeyProvider, createRemoteJwksSigningKeyProvider, useJWT } from '@graphql-mesh/plugin-jwt-auth';
 import { parse } from 'graphql';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { checkTokenLifetime, DEFAULT_TOKEN_LIFETIME_LIMITS, type TokenLifetimeLimits } from '../auth/checkTokenLifetime.js';
-import type { VerifierOptions } from '../auth/createTokenVerifier.js';
-import { GATEWAY_SIGNATURE_EXTENSION } from '../auth/verifyGatewaySignature.js';
-import { REQUEST_LIMITS } from '../limits.js';
-import { renderPlayground, type PlaygroundOptions } from '../playground/renderPlayground.js';
+import { checkTokenLifetime, DEFAULT_TOKEN_LIFETIME_LIMITS, type TokenLifetimeLimits } from '../src/auth/checkTokenLifetime.js';
+import type { VerifierOptions } from '../src/auth/createTokenVerifier.js';
+import { GATEWAY_SIGNATURE_EXTENSION } from '../src/auth/verifyGatewaySignature.js';
+import { REQUEST_LIMITS } from '../src/limits.js';
+import { renderPlayground, type PlaygroundOptions } from '../src/playground/renderPlayground.js';
 
 // The gateway and its plugins load graphql's CommonJS build (graphql 16 has no "exports" map, so
 // Node resolves "main"), while a bundler or test runner may resolve `import 'graphql'` to the ESM
