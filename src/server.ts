@@ -18,7 +18,7 @@ import { observeRequest, requestLog } from './observability/observeRequest.js';
 import { buildConsentSchema } from './schema.js';
 import type { ConsentStore } from './store/ConsentStore.js';
 
-/** Everything the server needs; tests build it exactly as `main.ts` does. */
+/** Everything the server needs; tests build it exactly as `service.ts` does. */
 export interface ServerDeps {
   readonly store: ConsentStore;
   readonly verifier: TokenVerifier;
@@ -89,7 +89,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     introspection,
     parseOptions: limits.parseOptions,
     validationRules: limits.validationRules,
-    // main.ts owns the signals and the shutdown order (HTTP, then database).
+    // startService (service.ts) owns the shutdown order (HTTP, then database); its callers own the signals.
     stopOnTerminationSignals: false,
     // Cache control is off: no field sets a cache hint, and its per-field hook cost ~5 % of CPU in
     // `npm run bench` (BENCHMARKS.md).

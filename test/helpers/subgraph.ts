@@ -7,7 +7,7 @@ import { assertNoLeak } from './assertNoLeak.js';
 import { aFreshStore, dropStore } from './database.js';
 import { TEST_SECRET } from './tokens.js';
 
-/** A consent subgraph running on loopback against a fresh database, built as main.ts builds it. */
+/** A consent subgraph running on loopback against a fresh database, built as src/service.ts builds it. */
 export interface TestSubgraph {
   readonly url: string;
   readonly store: ConsentStore;

@@ -4,8 +4,8 @@ import { createMetricsServer, type MetricsServer } from '../../src/observability
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken } from '../helpers/tokens.js';
 
-// With METRICS_PORT, main.ts serves /metrics from its own server and not on the service port, so
-// the API's ingress never exposes it. Built here the way main.ts builds it.
+// With METRICS_PORT, src/service.ts serves /metrics from its own server and not on the service port, so
+// the API's ingress never exposes it. Built here the way src/service.ts builds it.
 
 describe('/metrics on its own port (METRICS_PORT)', () => {
   let subgraph: TestSubgraph;
