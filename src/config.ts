@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { REQUEST_LIMITS } from './limits.js';
 
 /** Where consent data lives: an external MongoDB-wire server, or an embedded FerretDB the service starts. */
 export type DatabaseConfig =
@@ -103,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: Object.freeze(database),
     dbTimeoutMs: intVar(env, 'DB_TIMEOUT_MS', 2000, 100, 60000),
     auth: Object.freeze(auth),
-    maxRepresentations: intVar(env, 'MAX_REPRESENTATIONS', 1000, 1, 100000),
+    maxRepresentations: intVar(env, 'MAX_REPRESENTATIONS', REQUEST_LIMITS.maxRepresentations, 1, 100000),
     maxCost: maxCostOf(env),
     maxResponseBytes: intVar(env, 'MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
     seedDemo: boolVar(env, 'SEED_DEMO', database.kind === 'embedded'),

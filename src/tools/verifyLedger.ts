@@ -4,7 +4,7 @@ import { applyToSubject, hashEvent, type UnhashedEvent } from '../consent/event.
 import { loadConfig } from '../config.js';
 import { startFerretdb, type RunningFerretdb } from '../embedded/startFerretdb.js';
 import { collectionsOf, type Collections, type EventDoc, type StateDoc, type StatementDoc } from '../store/collections.js';
-import { eventFromDoc } from '../store/ConsentStore.js';
+import { eventFromDoc } from '../store/documents.js';
 import { clientOptions } from '../store/openStore.js';
 import { subjectKey } from '../store/subjectKey.js';
 
