@@ -53,9 +53,13 @@ const CANONICAL_FIELDS = (Object.keys(EVENT_FIELDS) as Array<keyof ConsentEvent>
 /** An event before it is hashed. */
 export type UnhashedEvent = Omit<ConsentEvent, 'hash'>;
 
-/** Copies exactly the event's fields out of anything that has them (a ledger document, a wider record). */
-export function pickEvent(source: ConsentEvent): ConsentEvent {
-  return Object.fromEntries(Object.keys(EVENT_FIELDS).map((field) => [field, source[field as keyof ConsentEvent]])) as unknown as ConsentEvent;
+const FIELD_NAMES = Object.keys(EVENT_FIELDS) as Array<keyof ConsentEvent>;
+
+/** Copies exactly the event's fields out of anything that has them; `id` may be read from another field (a document's `_id`). */
+export function pickEvent<S extends Omit<ConsentEvent, 'id'>>(source: S, id: string): ConsentEvent {
+  const event: Record<string, unknown> = { id };
+  for (const field of FIELD_NAMES) if (field !== 'id') event[field] = source[field];
+  return event as unknown as ConsentEvent;
 }
 
 /**
@@ -63,7 +67,9 @@ export function pickEvent(source: ConsentEvent): ConsentEvent {
  * strings, absent values as null. Changing it invalidates every stored hash, so it is versioned.
  */
 export function canonicalEvent(event: UnhashedEvent): string {
-  return JSON.stringify(['consent-event/v1', ...CANONICAL_FIELDS.map((field) => canonicalValue(event[field]))]);
+  const values: Array<string | number | null> = ['consent-event/v1'];
+  for (const field of CANONICAL_FIELDS) values.push(canonicalValue(event[field]));
+  return JSON.stringify(values);
 }
 
 function canonicalValue(value: UnhashedEvent[keyof UnhashedEvent]): string | number | null {

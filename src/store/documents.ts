@@ -19,7 +19,7 @@ export function statementsOf(doc: StateDoc | undefined): Statement[] {
 
 /** A ledger document as the core's event type. */
 export function eventFromDoc(doc: EventDoc): ConsentEvent {
-  return pickEvent({ ...doc, id: doc._id });
+  return pickEvent(doc, doc._id);
 }
 
 /** A ledger document as an event with its global position. */
