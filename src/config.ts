@@ -1,3 +1,5 @@
+import { REQUEST_LIMITS } from './limits.js';
+
 /** Where consent data lives: a MongoDB-wire server (MONGODB_URI, null when unset) and the database name (MONGODB_DB). */
 export interface DatabaseConfig {
   readonly uri: string | null;
@@ -99,7 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: Object.freeze(database),
     dbTimeoutMs: intVar(env, 'DB_TIMEOUT_MS', 2000, 100, 60000),
     auth: Object.freeze(auth),
-    maxRepresentations: intVar(env, 'MAX_REPRESENTATIONS', 1000, 1, 100000),
+    maxRepresentations: intVar(env, 'MAX_REPRESENTATIONS', REQUEST_LIMITS.maxRepresentations, 1, 100000),
     maxCost: maxCostOf(env),
     maxResponseBytes: intVar(env, 'MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),

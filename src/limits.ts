@@ -20,6 +20,8 @@ import { estimateCost } from './estimateCost.js';
  * stay far inside them; a test sends those plans for 1000 representations through Hive Gateway.
  */
 export const REQUEST_LIMITS = Object.freeze({
+  /** `_entities` representations one request may carry, across all its `_entities` fields. */
+  maxRepresentations: 1000,
   /** Deepest selection: `_entities › Track › artist › consent › decisions › statement › id` is 6. */
   maxDepth: 8,
   /** Aliases per operation: each alias is another `_entities` call or decision set to compute. */
@@ -50,7 +52,7 @@ export interface RequestLimitOptions {
   readonly limitIntrospection: boolean;
   /** The executable schema, whose `@cost`/`@listSize` price an operation. */
   readonly schema: GraphQLSchema;
-  /** Most `_entities` representations one request may carry, across all its `_entities` fields. @default 1000 */
+  /** Most `_entities` representations one request may carry, across all its `_entities` fields. @default REQUEST_LIMITS.maxRepresentations */
   readonly maxRepresentations?: number;
   /** Largest demand-control cost of one operation. @default REQUEST_LIMITS.maxCost */
   readonly maxCost?: number;
@@ -89,7 +91,7 @@ export function createRequestLimits(options: RequestLimitOptions): {
       ...(plugins as ApolloServerPlugin[]),
       requestBudgetPlugin({
         schema: options.schema,
-        maxRepresentations: options.maxRepresentations ?? 1000,
+        maxRepresentations: options.maxRepresentations ?? REQUEST_LIMITS.maxRepresentations,
         maxCost: options.maxCost ?? REQUEST_LIMITS.maxCost,
         maxDecisions: REQUEST_LIMITS.maxDecisions,
         maxErrors: REQUEST_LIMITS.maxErrors,

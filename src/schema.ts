@@ -4,46 +4,36 @@ import { parse, type GraphQLSchema, type GraphQLUnionType } from 'graphql';
 import { enforceScopeDirectives } from './auth/enforceScopeDirectives.js';
 import { InvalidInputError } from './consent/errors.js';
 import { RequestTooLargeError } from './errors.js';
+import type { Resolvers } from './generated/graphql.js';
+import { REQUEST_LIMITS } from './limits.js';
 import { Artist } from './resolvers/Artist.js';
 import { CawgTrainingMiningAssertion, Consent } from './resolvers/Consent.js';
 import { ConsentEvent } from './resolvers/ConsentEvent.js';
 import { ConsentStatement } from './resolvers/ConsentStatement.js';
 import { DateTime } from './resolvers/DateTime.js';
-import { createMutation } from './resolvers/Mutation.js';
-import { createQuery } from './resolvers/Query.js';
+import { Mutation } from './resolvers/Mutation.js';
+import { Query } from './resolvers/Query.js';
 import { Track } from './resolvers/Track.js';
-import type { ConsentStore } from './store/ConsentStore.js';
 
 /** The contract, read from `schema/consent.graphql` (the source of truth). */
 export const CONSENT_SDL = readFileSync(new URL('../schema/consent.graphql', import.meta.url), 'utf8');
 
 /** What the executable schema needs. */
 export interface SchemaDeps {
-  readonly store: ConsentStore;
-  /** Most `_entities` representations one request may carry. @default 1000 */
+  /** Most `_entities` representations one request may carry. @default REQUEST_LIMITS.maxRepresentations */
   readonly maxRepresentations?: number;
 }
 
 /** Builds the executable subgraph schema: resolvers, scope enforcement and the representation cap. */
-export function buildConsentSchema(deps: SchemaDeps): GraphQLSchema {
-  const schema = buildSubgraphSchema({
-    typeDefs: parse(CONSENT_SDL),
-    resolvers: {
-      DateTime,
-      Artist,
-      Track,
-      Consent,
-      CawgTrainingMiningAssertion,
-      ConsentEvent,
-      ConsentStatement,
-      Query: createQuery(deps.store),
-      Mutation: createMutation(deps.store),
-    } as never,
-  });
+export function buildConsentSchema(deps: SchemaDeps = {}): GraphQLSchema {
+  const schema = buildSubgraphSchema({ typeDefs: parse(CONSENT_SDL), resolvers: RESOLVERS });
   enforceScopeDirectives(schema);
-  guardEntities(schema, deps.maxRepresentations ?? 1000);
+  guardEntities(schema, deps.maxRepresentations ?? REQUEST_LIMITS.maxRepresentations);
   return schema;
 }
+
+// Every resolver is one expression over the request context (ctx.consent, the request's service).
+const RESOLVERS: Resolvers = { DateTime, Artist, Track, Consent, CawgTrainingMiningAssertion, ConsentEvent, ConsentStatement, Query, Mutation };
 
 // Refuses oversized `_entities` calls before any reference is resolved or any database read is
 // made, and isolates each representation: a malformed one (an operator object for an id, an

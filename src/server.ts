@@ -4,7 +4,11 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 import type { TokenVerifier } from './auth/createTokenVerifier.js';
-import { createLoaders, type RequestContext } from './context.js';
+import type { RequestContext } from './context.js';
+import { ConsentService } from './ConsentService.js';
+import { createDecider } from './consent/decide.js';
+import { DEFAULT_POLICY } from './consent/policy.js';
+import { createLoaders } from './loaders.js';
 import { signedParamsOf, verifyGatewaySignature } from './auth/verifyGatewaySignature.js';
 import { codeOf, createFormatError } from './errors.js';
 import { createRequestLimits } from './limits.js';
@@ -23,7 +27,7 @@ export interface ServerDeps {
   readonly store: ConsentStore;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
-  /** Most `_entities` representations one request may carry. @default 1000 */
+  /** Most `_entities` representations one request may carry. @default REQUEST_LIMITS.maxRepresentations (1000) */
   readonly maxRepresentations?: number;
   /** Largest request body accepted, in bytes. @default 2 MiB */
   readonly maxBodyBytes?: number;
@@ -71,7 +75,9 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     registerCacheMetrics(metrics.registry, deps.store.cache);
   }
   const introspection = deps.introspection ?? true;
-  const schema = buildConsentSchema({ store: deps.store, maxRepresentations: deps.maxRepresentations });
+  const schema = buildConsentSchema({ maxRepresentations: deps.maxRepresentations });
+  // The one place the policy is chosen: every decision of every request goes through this decider.
+  const decider = createDecider(DEFAULT_POLICY);
   const limits = createRequestLimits({
     hideSuggestions: !introspection,
     limitIntrospection: !introspection,
@@ -140,12 +146,13 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsed },
-      context: async () => ({
-        caller: await deps.verifier(req.headers.authorization),
-        loaders: createLoaders(deps.store, (loader, size) => metrics.loaderBatchSize.observe({ loader }, size)),
-        now: clock(),
-        decisions: new DecisionTally(),
-      }),
+      context: async (): Promise<RequestContext> => {
+        const caller = await deps.verifier(req.headers.authorization);
+        const now = clock();
+        const decisions = new DecisionTally();
+        const loaders = createLoaders(deps.store, (loader, size) => metrics.loaderBatchSize.observe({ loader }, size));
+        return { caller, now, decisions, consent: new ConsentService({ store: deps.store, decider, loaders, caller, now, tally: decisions }) };
+      },
     });
     // The budgets refuse costly operations before they run; this is the backstop for whatever they
     // don't foresee. No partial data is sent: a field the client needs is never half there.

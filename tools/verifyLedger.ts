@@ -4,7 +4,7 @@ import { applyToSubject, hashEvent, type UnhashedEvent } from '../src/consent/ev
 import { loadConfig } from '../src/config.js';
 import { embeddedDataDir, startFerretdb, type RunningFerretdb } from '../dev/embedded/startFerretdb.js';
 import { collectionsOf, type Collections, type EventDoc, type StateDoc, type StatementDoc } from '../src/store/collections.js';
-import { eventFromDoc } from '../src/store/ConsentStore.js';
+import { eventFromDoc } from '../src/store/documents.js';
 import { clientOptions } from '../src/store/openStore.js';
 import { subjectKey } from '../src/store/subjectKey.js';
 

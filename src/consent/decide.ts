@@ -86,3 +86,19 @@ function findInForce(list: readonly Statement[], purpose: Purpose, at: Date): St
   }
   return latest !== null && isInForce(latest, at) ? latest : null;
 }
+
+/** `decide` and `decideAll` bound to one policy, so the policy is chosen in one place. */
+export interface Decider {
+  readonly policy: Policy;
+  decide(purpose: Purpose, statements: StatementsInForce, at: Date): Decision;
+  decideAll(statements: StatementsInForce, at: Date): Decision[];
+}
+
+/** A decider for `policy`. */
+export function createDecider(policy: Policy): Decider {
+  return {
+    policy,
+    decide: (purpose, statements, at) => decide(purpose, statements, at, policy),
+    decideAll: (statements, at) => decideAll(statements, at, policy),
+  };
+}

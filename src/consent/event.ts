@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Purpose } from './purposes.js';
 import type { Choice, Statement } from './statement.js';
+import type { Change } from './validate.js';
 
 /** Whether a ledger event made a statement or removed one. */
 export type EventKind = 'SET' | 'CLEAR';
@@ -23,29 +24,88 @@ export interface ConsentEvent {
   readonly hash: string;
 }
 
+/**
+ * Every field of an event, declared once, in the canonical order: `canonical` fields make up the
+ * hashed text in exactly this order; `chain` fields link the event to its predecessor.
+ */
+export const EVENT_FIELDS = {
+  id: 'canonical',
+  seq: 'canonical',
+  kind: 'canonical',
+  artistId: 'canonical',
+  trackId: 'canonical',
+  purpose: 'canonical',
+  choice: 'canonical',
+  termsVersion: 'canonical',
+  source: 'canonical',
+  actor: 'canonical',
+  at: 'canonical',
+  expiresAt: 'canonical',
+  prevHash: 'chain',
+  hash: 'chain',
+} as const satisfies { readonly [K in keyof ConsentEvent]-?: 'canonical' | 'chain' };
+
+// Object key order is insertion order for non-numeric keys, so this keeps the declared order.
+const CANONICAL_FIELDS = (Object.keys(EVENT_FIELDS) as Array<keyof ConsentEvent>).filter((field) => EVENT_FIELDS[field] === 'canonical') as Array<
+  Exclude<keyof ConsentEvent, 'prevHash' | 'hash'>
+>;
+
 /** An event before it is hashed. */
 export type UnhashedEvent = Omit<ConsentEvent, 'hash'>;
 
+const FIELD_NAMES = Object.keys(EVENT_FIELDS) as Array<keyof ConsentEvent>;
+
+/** Copies exactly the event's fields out of anything that has them; `id` may be read from another field (a document's `_id`). */
+export function pickEvent<S extends Omit<ConsentEvent, 'id'>>(source: S, id: string): ConsentEvent {
+  const event: Record<string, unknown> = { id };
+  for (const field of FIELD_NAMES) if (field !== 'id') event[field] = source[field];
+  return event as unknown as ConsentEvent;
+}
+
 /**
- * The canonical text of an event: fixed field order, dates as ISO strings, absent values as null.
- * Changing it invalidates every stored hash, so it is versioned.
+ * The canonical text of an event: the canonical fields in their declared order, dates as ISO
+ * strings, absent values as null. Changing it invalidates every stored hash, so it is versioned.
  */
 export function canonicalEvent(event: UnhashedEvent): string {
-  return JSON.stringify([
-    'consent-event/v1',
-    event.id,
-    event.seq,
-    event.kind,
-    event.artistId,
-    event.trackId,
-    event.purpose,
-    event.choice,
-    event.termsVersion,
-    event.source,
-    event.actor,
-    event.at.toISOString(),
-    event.expiresAt === null ? null : event.expiresAt.toISOString(),
-  ]);
+  const values: Array<string | number | null> = ['consent-event/v1'];
+  for (const field of CANONICAL_FIELDS) values.push(canonicalValue(event[field]));
+  return JSON.stringify(values);
+}
+
+function canonicalValue(value: UnhashedEvent[keyof UnhashedEvent]): string | number | null {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+/** Where a new event goes in its subject's chain. */
+export interface ChainPosition {
+  readonly id: string;
+  readonly seq: number;
+  readonly prevHash: string | null;
+}
+
+/** The unhashed event that records `change` by `actor` at `at`, at `position` of the subject's chain. */
+export function eventOfChange(change: Change, position: ChainPosition, actor: string, at: Date): UnhashedEvent {
+  const set = change.kind === 'SET' ? change : null;
+  return {
+    id: position.id,
+    seq: position.seq,
+    kind: change.kind,
+    artistId: change.subject.artistId,
+    trackId: change.subject.trackId,
+    purpose: change.purpose,
+    choice: set?.choice ?? null,
+    termsVersion: set?.termsVersion ?? null,
+    source: set?.source ?? null,
+    actor,
+    at,
+    expiresAt: set?.expiresAt ?? null,
+    prevHash: position.prevHash,
+  };
+}
+
+/** Whether `event` records `change` (same subject, purpose and content; who and when aside). */
+export function recordsChange(event: ConsentEvent, change: Change): boolean {
+  return canonicalEvent(event) === canonicalEvent(eventOfChange(change, event, event.actor, event.at));
 }
 
 /** SHA-256 (hex) of the canonical event followed by the previous hash (empty for the first event). */

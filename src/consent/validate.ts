@@ -113,3 +113,23 @@ function quote(value: unknown): string {
   }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/**
+ * Checks an `asOf` instant: the ledger answers for the past and the present only, since a later
+ * change could alter any answer about the future. Throws InvalidInputError for a later instant.
+ */
+export function parseAsOf(asOf: Date, now: Date): Date {
+  if (asOf.getTime() > now.getTime()) {
+    throw new InvalidInputError(
+      `asOf must not be later than now (${now.toISOString()}), but got: ${asOf.toISOString()}; the ledger cannot know future changes. Omit asOf for the current answer.`,
+      'asOf',
+    );
+  }
+  return asOf;
+}
+
+/** The subject of a track representation: its id and the artist the catalog says it has (required). */
+export function trackSubject(track: { readonly id: string; readonly artist?: unknown }): Subject {
+  const artist = track.artist as { id?: unknown } | null | undefined;
+  return { artistId: parseId(typeof artist === 'object' && artist !== null ? artist.id : undefined, 'Track.artist.id'), trackId: track.id };
+}

@@ -1,8 +1,6 @@
-import { visibleActor } from '../auth/authorize.js';
-import type { ConsentEvent as Event } from '../consent/event.js';
-import type { RequestContext } from '../context.js';
+import type { ConsentEventResolvers } from '../generated/graphql.js';
 
 /** Resolvers of `ConsentEvent`: who made a change is shown to auditors and to that actor only. */
-export const ConsentEvent = {
-  actor: (event: Event, _: unknown, ctx: RequestContext) => visibleActor(ctx.caller, event.actor),
+export const ConsentEvent: ConsentEventResolvers = {
+  actor: (event, _args, ctx) => ctx.consent.visibleActor(event.actor),
 };

@@ -1,8 +1,6 @@
-import { visibleActor } from '../auth/authorize.js';
-import type { Statement } from '../consent/statement.js';
-import type { RequestContext } from '../context.js';
+import type { ConsentStatementResolvers } from '../generated/graphql.js';
 
 /** Resolvers of `ConsentStatement`: who made a statement is shown to auditors and to that actor only. */
-export const ConsentStatement = {
-  actor: (statement: Statement, _: unknown, ctx: RequestContext) => visibleActor(ctx.caller, statement.actor),
+export const ConsentStatement: ConsentStatementResolvers = {
+  actor: (statement, _args, ctx) => ctx.consent.visibleActor(statement.actor),
 };

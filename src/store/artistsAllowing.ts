@@ -1,14 +1,21 @@
 import type { Filter } from 'mongodb';
-import { decide } from '../consent/decide.js';
-import { DEFAULT_POLICY } from '../consent/policy.js';
+import type { Decider } from '../consent/decide.js';
 import { lineage, type Purpose } from '../consent/purposes.js';
 import type { Collections, StateDoc } from './collections.js';
-import { statementsOf, storeCall } from './ConsentStore.js';
+import { statementsOf } from './documents.js';
+import { storeCall } from './storeCall.js';
 
 /** One page of artists whose artist-wide statements allow a purpose, in artist id order. */
 export interface ArtistPage {
   readonly artistIds: string[];
   readonly hasNextPage: boolean;
+}
+
+/** Which page of the listing to read, and the instant its decisions are made at. */
+export interface ArtistsAllowingOptions {
+  readonly first: number;
+  readonly afterArtistId: string | null;
+  readonly at: Date;
 }
 
 // Artist projection keys are `artist/<id>` and ids never contain '/', so every artist key sorts
@@ -18,14 +25,15 @@ const ARTIST_END = 'artist0';
 
 /**
  * Pages through the artists with a ledger record whose artist-wide statements allow `purpose` at
- * `at` (explicitly, by inheritance, or by a default that allows it), after `afterArtistId`.
+ * `at` by `decider` (explicitly, by inheritance, or by a default that allows it), after `afterArtistId`.
  * Reads the projection in `_id` order in chunks until `first` allowed artists (and one more, to
  * know whether there is a next page) are found, so cursors are stable and no artist appears twice.
  */
 export async function artistsAllowing(
   collections: Collections,
   purpose: Purpose,
-  options: { readonly first: number; readonly afterArtistId: string | null; readonly at: Date; readonly deadlineMs?: number },
+  decider: Decider,
+  options: ArtistsAllowingOptions & { readonly deadlineMs?: number },
 ): Promise<ArtistPage> {
   const chunk = Math.min(1000, Math.max(100, (options.first + 1) * 2));
   const found: string[] = [];
@@ -33,10 +41,10 @@ export async function artistsAllowing(
   for (;;) {
     const filter: Filter<StateDoc> = { _id: { $gt: lowerKey, $lt: ARTIST_END } };
     // Where the default denies, only artists with a statement on the purpose's lineage can allow it.
-    if (DEFAULT_POLICY.defaults[purpose] === 'DENY') filter['statements.purpose'] = { $in: [...lineage(purpose)] };
+    if (decider.policy.defaults[purpose] === 'DENY') filter['statements.purpose'] = { $in: [...lineage(purpose)] };
     const docs = await storeCall(() => collections.states.find(filter, { batchSize: chunk }).sort({ _id: 1 }).limit(chunk).toArray(), options.deadlineMs);
     for (const doc of docs) {
-      const decision = decide(purpose, { track: null, artist: statementsOf(doc) }, options.at, DEFAULT_POLICY);
+      const decision = decider.decide(purpose, { track: null, artist: statementsOf(doc) }, options.at);
       if (decision.allowed) found.push(doc.artistId);
       if (found.length > options.first) return { artistIds: found.slice(0, options.first), hasNextPage: true };
     }

@@ -1,6 +1,7 @@
 import type { Collections } from './collections.js';
-import { storeCall } from './ConsentStore.js';
+import { positionedEventFromDoc, type PositionedEvent } from './documents.js';
 import type { EventPage } from './history.js';
+import { storeCall } from './storeCall.js';
 
 /**
  * The next events of the global change feed after position `afterGseq`, in gseq order.
@@ -10,7 +11,7 @@ import type { EventPage } from './history.js';
  * index scan that is not one snapshot) returns only events that cannot be preceded by a later one;
  * the missing event shows up on the next read instead of being skipped.
  */
-export async function changesAfter(collections: Collections, afterGseq: number, first: number, deadlineMs?: number): Promise<EventPage> {
+export async function changesAfter(collections: Collections, afterGseq: number, first: number, deadlineMs?: number): Promise<EventPage<PositionedEvent>> {
   const docs = await storeCall(() =>
     collections.events
       .find({ gseq: { $gt: afterGseq } }, { projection: { state: 0, idem: 0 }, batchSize: first + 1 })
@@ -23,7 +24,7 @@ export async function changesAfter(collections: Collections, afterGseq: number, 
   while (contiguous < docs.length && docs[contiguous]!.gseq === afterGseq + contiguous + 1) contiguous++;
   const complete = contiguous === docs.length;
   return {
-    events: docs.slice(0, Math.min(contiguous, first)),
+    events: docs.slice(0, Math.min(contiguous, first)).map(positionedEventFromDoc),
     // A gap means an event is still committing (or, if it stays, the ledger was tampered with:
     // `npm run ledger:verify` names it); either way there is more to read.
     hasNextPage: contiguous > first || !complete,

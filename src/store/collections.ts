@@ -1,37 +1,26 @@
 import type { Collection, Db, Document, IndexDescription } from 'mongodb';
-import type { Purpose } from '../consent/purposes.js';
-import type { Choice } from '../consent/statement.js';
-import type { EventKind, SubjectStatement } from '../consent/event.js';
+import type { ConsentEvent, SubjectStatement } from '../consent/event.js';
 
 /** A statement as stored inside a projection document and a ledger event's `state`. */
 export type StatementDoc = SubjectStatement;
 
 /**
- * One ledger event. `seq` orders a subject's chain; `gseq` orders all events (the change feed);
- * `idem` is unique: the caller's idempotency key scoped to its actor, or the event id when none.
- * `state` is the subject's statements after this event, so the projection and point-in-time reads
- * need only the head (or the latest event before T), never a replay.
+ * One ledger event: the event's own fields (declared once, in consent/event.ts) with its id as
+ * `_id`, plus what the store keeps beside them. `seq` orders a subject's chain; `gseq` orders all
+ * events (the change feed); `idem` is unique: the caller's idempotency key scoped to its actor, or
+ * the event id when none. `state` is the subject's statements after this event, so the projection
+ * and point-in-time reads need only the head (or the latest event before T), never a replay.
  */
-export interface EventDoc {
+export interface EventDoc extends Writable<Omit<ConsentEvent, 'id'>> {
   _id: string;
   subject: string;
-  seq: number;
   gseq: number;
   idem: string;
-  kind: EventKind;
-  artistId: string;
-  trackId: string | null;
-  purpose: Purpose;
-  choice: Choice | null;
-  termsVersion: string | null;
-  source: string | null;
-  actor: string;
-  at: Date;
-  expiresAt: Date | null;
-  prevHash: string | null;
-  hash: string;
   state: StatementDoc[];
 }
+
+// The driver's filter and update types want writable fields.
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The current-state projection of one subject, keyed by subject key; derived from the ledger head. */
 export interface StateDoc {

@@ -1,7 +1,9 @@
 import type { Filter } from 'mongodb';
+import type { ConsentEvent } from '../consent/event.js';
 import type { Purpose } from '../consent/purposes.js';
 import type { Collections, EventDoc } from './collections.js';
-import { storeCall } from './ConsentStore.js';
+import { eventFromDoc } from './documents.js';
+import { storeCall } from './storeCall.js';
 
 /** One page request of a subject's history, newest first. */
 export interface HistoryRequest {
@@ -14,8 +16,8 @@ export interface HistoryRequest {
 }
 
 /** Events of one page, in the page's order, and whether more follow. */
-export interface EventPage {
-  readonly events: EventDoc[];
+export interface EventPage<E = ConsentEvent> {
+  readonly events: E[];
   readonly hasNextPage: boolean;
 }
 
@@ -53,5 +55,5 @@ export async function historyPages(collections: Collections, requests: readonly 
 }
 
 function pageOf(docs: EventDoc[], first: number): EventPage {
-  return { events: docs.slice(0, first), hasNextPage: docs.length > first };
+  return { events: docs.slice(0, first).map(eventFromDoc), hasNextPage: docs.length > first };
 }

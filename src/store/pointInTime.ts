@@ -1,5 +1,7 @@
-import type { Collections, StateDoc } from './collections.js';
-import { stateFromHead, storeCall } from './ConsentStore.js';
+import type { Statement } from '../consent/statement.js';
+import type { Collections, EventDoc } from './collections.js';
+import { stateFromHead, statementsOf } from './documents.js';
+import { storeCall } from './storeCall.js';
 
 // One reply for the whole answer (the server still splits at 16 MiB): the default first batch of
 // 101 documents would add getMore reads to a request that must cost one.
@@ -8,12 +10,12 @@ const ONE_BATCH = 100_000;
 /**
  * The state each subject had at `at`, in one ledger read: the `state` of its latest event made at or
  * before `at` (highest seq, so several events in the same millisecond resolve to the last of them).
- * Subjects with no event by then are absent. Returned in the projection's shape, so the same
- * decision code judges both.
+ * Subjects with no event by then are absent. Returned as the statements the core decides on, like
+ * current-state reads, so the same decision code judges both.
  */
-export async function statesAt(collections: Collections, keys: readonly string[], at: Date, deadlineMs?: number): Promise<Map<string, StateDoc>> {
-  const found = new Map<string, StateDoc>();
-  if (keys.length === 0) return found;
+export async function statesAt(collections: Collections, keys: readonly string[], at: Date, deadlineMs?: number): Promise<Map<string, Statement[]>> {
+  const latest = new Map<string, Pick<EventDoc, 'subject' | 'artistId' | 'trackId' | 'seq' | 'gseq' | 'hash' | 'at' | 'state'>>();
+  if (keys.length === 0) return new Map();
   // FerretDB has no $group/$first, so the latest event per subject is picked here, not in the query.
   const docs = await storeCall(() =>
     collections.events
@@ -25,9 +27,8 @@ export async function statesAt(collections: Collections, keys: readonly string[]
     deadlineMs,
   );
   for (const doc of docs) {
-    const seen = found.get(doc.subject);
-    if (seen !== undefined && seen.seq >= doc.seq) continue;
-    found.set(doc.subject, stateFromHead(doc));
+    const seen = latest.get(doc.subject);
+    if (seen === undefined || seen.seq < doc.seq) latest.set(doc.subject, doc);
   }
-  return found;
+  return new Map([...latest].map(([key, doc]) => [key, statementsOf(stateFromHead(doc))]));
 }

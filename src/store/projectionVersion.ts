@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { MongoServerError } from 'mongodb';
 import type { Collections } from './collections.js';
+import { isDuplicateKey } from './storeCall.js';
 
 /** The `_id` of the one document of `consent_meta` that holds the projection's version. */
 export const PROJECTION_VERSION_ID = 'projection';
@@ -21,7 +21,7 @@ export async function bumpProjectionVersion(collections: Collections): Promise<v
     await collections.meta.updateOne({ _id: PROJECTION_VERSION_ID }, update, { upsert: true });
   } catch (error) {
     // Two upserts of a missing document race on the unique _id: the loser's document exists now.
-    if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+    if (!isDuplicateKey(error)) throw error;
     await collections.meta.updateOne({ _id: PROJECTION_VERSION_ID }, update);
   }
 }
@@ -37,7 +37,7 @@ export async function ensureProjectionVersion(collections: Collections): Promise
   try {
     await collections.meta.insertOne({ _id: PROJECTION_VERSION_ID, token: randomUUID(), at: new Date() });
   } catch (error) {
-    if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+    if (!isDuplicateKey(error)) throw error;
   }
 }
 

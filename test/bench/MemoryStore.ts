@@ -15,7 +15,7 @@ export class MemoryStore extends ConsentStore {
     this.byKey = new Map(states.map((doc) => [doc._id, doc]));
   }
 
-  override async statesByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
+  protected override async stateDocsByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
     const found = new Map<string, StateDoc>();
     for (const key of keys) {
       const doc = this.byKey.get(key);

@@ -1,4 +1,5 @@
-import { ConsentStore, storeCall } from '../../src/store/ConsentStore.js';
+import { ConsentStore } from '../../src/store/ConsentStore.js';
+import { storeCall } from '../../src/store/storeCall.js';
 import type { StateDoc } from '../../src/store/collections.js';
 
 /**
@@ -7,7 +8,7 @@ import type { StateDoc } from '../../src/store/collections.js';
  * entities concurrently. Built for the benchmark only.
  */
 export class NaiveStore extends ConsentStore {
-  override async statesByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
+  protected override async stateDocsByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
     const found = new Map<string, StateDoc>();
     await Promise.all(
       keys.map(async (key) => {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { openStore } from '../../src/store/openStore.js';
-import { stateFromHead, type ConsentStore } from '../../src/store/ConsentStore.js';
+import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import { stateFromHead } from '../../src/store/documents.js';
 import { CACHE_REFRESH_COMMENT } from '../../src/store/ProjectionCache.js';
 import type { EventDoc } from '../../src/store/collections.js';
 

@@ -1,7 +1,7 @@
 import { PURPOSES } from '../../src/consent/purposes.js';
 import type { Change } from '../../src/consent/validate.js';
 import type { Collections, EventDoc, StateDoc } from '../../src/store/collections.js';
-import { nextEventDoc, stateFromHead } from '../../src/store/ConsentStore.js';
+import { nextEventDoc, stateFromHead } from '../../src/store/documents.js';
 import { bumpProjectionVersion } from '../../src/store/projectionVersion.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
 import { aClearChange, aSetChange } from './changes.js';

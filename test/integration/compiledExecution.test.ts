@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_DECISION_REQUESTS } from '../../src/resolvers/Query.js';
+import { MAX_DECISION_REQUESTS } from '../../src/ConsentService.js';
 import { aSetChange } from '../helpers/changes.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken, writeToken } from '../helpers/tokens.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEvent } from '../../src/consent/event.js';
-import { eventFromDoc, stateFromHead } from '../../src/store/ConsentStore.js';
+import { eventFromDoc, stateFromHead } from '../../src/store/documents.js';
 import type { EventDoc } from '../../src/store/collections.js';
 import { aFreshStore, anotherConnection, dropStore } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';

@@ -4,7 +4,6 @@ import { DEFAULT_POLICY } from '../../src/consent/policy.js';
 import { PURPOSES } from '../../src/consent/purposes.js';
 import type { Subject } from '../../src/consent/statement.js';
 import type { Change } from '../../src/consent/validate.js';
-import { statementsOf } from '../../src/store/ConsentStore.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
 import { aClearChange, aSetChange } from '../helpers/changes.js';
 import { countReads } from '../helpers/database.js';
@@ -46,8 +45,8 @@ describe('consent(asOf) replaying the ledger', () => {
       SUBJECTS.map((s) =>
         decideAll(
           {
-            artist: statementsOf(states.get(subjectKey({ artistId: s.artistId, trackId: null }))),
-            track: s.trackId === null ? null : statementsOf(states.get(subjectKey(s))),
+            artist: states.get(subjectKey({ artistId: s.artistId, trackId: null })) ?? [],
+            track: s.trackId === null ? null : (states.get(subjectKey(s)) ?? []),
           },
           at,
           DEFAULT_POLICY,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTION_NAMES } from '../../src/store/collections.js';
-import { nextEventDoc, type ConsentStore } from '../../src/store/ConsentStore.js';
+import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import { nextEventDoc } from '../../src/store/documents.js';
 import { openStore } from '../../src/store/openStore.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
 import { aSetChange } from '../helpers/changes.js';
@@ -165,14 +166,14 @@ describe('projection cache: repair and size', () => {
       const key = subjectKey({ artistId: 'cache-e', trackId: null });
       await store.append(aSetChange('cache-e', 'AI_TRAINING'), 'setup', new Date());
       await other.cache!.refresh();
-      expect((await other.statesByKeys([key])).get(key)?.statements[0]?.choice).toBe('ALLOW');
+      expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('ALLOW');
       // What append does, minus the version change: the ledger insert and the projection write.
       const head = await store.collections.events.findOne({ _id: `${key}#1` });
       await store.collections.events.insertOne(nextEventDoc(aSetChange('cache-e', 'AI_TRAINING', { choice: 'DENY' }), key, 'crashed', new Date(), head, head!.gseq, null));
       await store.syncProjection(key);
-      expect((await other.statesByKeys([key])).get(key)?.statements[0]?.choice).toBe('ALLOW'); // behind: no version change
+      expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('ALLOW'); // behind: no version change
       await store.repairProjections(head!.gseq - 1);
-      expect((await other.statesByKeys([key])).get(key)?.statements[0]?.choice).toBe('DENY');
+      expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('DENY');
     } finally {
       await other.close();
     }

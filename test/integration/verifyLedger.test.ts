@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashEvent } from '../../src/consent/event.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
-import { eventFromDoc } from '../../src/store/ConsentStore.js';
+import { eventFromDoc } from '../../src/store/documents.js';
 import { describeReport, verifyLedger } from '../../tools/verifyLedger.js';
 import { aClearChange, aSetChange } from '../helpers/changes.js';
 import { aFreshStore, dropStore, mongoUri } from '../helpers/database.js';
