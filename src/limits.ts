@@ -70,7 +70,8 @@ export function createRequestLimits(options: RequestLimitOptions): {
 } {
   const armor = new ApolloArmor({
     // Where introspection is answered (development, or a production playground that enables it) an
-    // IDE's own schema query must pass: GraphiQL's is 21 levels deep and costs ~87,000. Where it is
+    // IDE's own schema query must pass: GraphiQL's is deeper and costlier than any
+    // operation the service needs (REQUEST_LIMITS.maxIntrospectionDepth leaves it room). Where it is
     // off, introspection counts too: a deep `ofType { ofType { … } }` chain is the classic attack.
     maxDepth: { n: REQUEST_LIMITS.maxDepth, ignoreIntrospection: !options.limitIntrospection },
     maxAliases: { n: REQUEST_LIMITS.maxAliases },

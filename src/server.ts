@@ -97,8 +97,8 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     validationRules: limits.validationRules,
     // startService (service.ts) owns the shutdown order (HTTP, then database); its callers own the signals.
     stopOnTerminationSignals: false,
-    // Cache control is off: no field sets a cache hint, and its per-field hook cost ~5 % of CPU in
-    // `npm run bench` (BENCHMARKS.md).
+    // Cache control is off: no field sets a cache hint, and its per-field hook costs CPU on every
+    // field (BENCHMARKS.md).
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, refuseUnservedOperations(), createObservabilityPlugin(metrics, { registered: deps.knownOperationNames ?? [] })],
   });
   await apollo.start();

@@ -10,8 +10,8 @@ export type Executor = 'jit' | 'graphql-js';
  * executor hook (its `gateway` option, the one public way to replace graphql-js's `execute`;
  * parsing, validation, the request limits and every plugin still run as before).
  *
- * Why: a 10-track request resolves ~930 fields, and interpreting them was ~40 % of the subgraph's
- * CPU; compiled, a request costs about half the CPU (BENCHMARKS.md). Each operation is compiled
+ * Why: a batch request resolves hundreds of fields, and interpreting them was the largest share of
+ * the subgraph's CPU; compiled, a request costs far less (figures in BENCHMARKS.md). Each operation is compiled
  * once per parsed document, which Apollo caches by query text; the compiled form lives exactly as
  * long as that document. An operation graphql-jit cannot compile is executed by graphql-js, and
  * `test/integration/compiledExecution.test.ts` checks that both give byte-identical answers.

@@ -51,7 +51,7 @@ function quoted(value: unknown): string {
 
 // Statements' dates are shared by every request that reads them from the projection cache, so
 // their ISO strings are kept rather than formatted again for each of the thousands of fields a
-// batch serialises (toISOString was ~4 % of a 10-track request's CPU, profiled).
+// batch serialises (BENCHMARKS.md, where the time goes).
 const isoStrings = new WeakMap<Date, { readonly time: number; readonly iso: string }>();
 
 /** The `DateTime` scalar: `Date` inside, ISO-8601 (UTC, `Z`) outside. */
