@@ -6,7 +6,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse } from 'graphql';
 import { DEMO_ARTISTS, DEMO_TRACKS } from '../demo/demoData.js';
 
-/** The catalog subgraph's SDL (schema/catalog.graphql): it owns artists and tracks, including `Track.artist`. */
+/** The catalog subgraph's SDL (schema/catalog.graphql): it owns artists and tracks, including `Track.artist` and the track's credits. */
 export const CATALOG_SDL = readFileSync(new URL('../../schema/catalog.graphql', import.meta.url), 'utf8');
 
 /** One artist in the catalog. */
@@ -15,11 +15,13 @@ export interface CatalogArtist {
   readonly name: string;
 }
 
-/** One track in the catalog; `artistId` must name a listed artist. */
+/** One track in the catalog; every id in `artistId` and the credit lists (absent: none) must name a listed artist. */
 export interface CatalogTrack {
   readonly id: string;
   readonly title: string;
   readonly artistId: string;
+  readonly featuredArtistIds?: readonly string[];
+  readonly originalArtistIds?: readonly string[];
 }
 
 /** What the catalog serves. Lookups are by map, so thousands of tracks are fine. */
@@ -41,7 +43,7 @@ export interface CatalogSubgraph {
 }
 
 /**
- * Starts a small catalog subgraph (names and titles, `Track.artist`) serving `data`, on
+ * Starts a small catalog subgraph (names and titles, `Track.artist`, `featuredArtists`, `originalArtists`) serving `data`, on
  * `host:port` (defaults: 127.0.0.1, a free port). It stands in for the platform's real catalog.
  */
 export async function startCatalogSubgraph(data: CatalogData, listen: { host?: string; port?: number } = {}): Promise<CatalogSubgraph> {
@@ -50,6 +52,12 @@ export async function startCatalogSubgraph(data: CatalogData, listen: { host?: s
 
   const artistById = (id: string): CatalogArtist | null => artists.get(id) ?? null;
   const trackById = (id: string): CatalogTrack | null => tracks.get(id) ?? null;
+  const creditedArtist = (track: CatalogTrack, artistId: string): CatalogArtist => {
+    const artist = artistById(artistId);
+    // A data mistake, not a runtime condition: say so loudly.
+    if (!artist) throw new GraphQLError(`catalog data: track ${track.id} names unknown artist ${artistId}`);
+    return artist;
+  };
 
   const resolvers = {
     Query: {
@@ -63,14 +71,9 @@ export async function startCatalogSubgraph(data: CatalogData, listen: { host?: s
     },
     Track: {
       __resolveReference: ({ id }: { id: string }) => trackById(id),
-      artist: (track: CatalogTrack) => {
-        const artist = artistById(track.artistId);
-        // A data mistake, not a runtime condition: say so loudly.
-        if (!artist) {
-          throw new GraphQLError(`catalog data: track ${track.id} names unknown artist ${track.artistId}`);
-        }
-        return artist;
-      },
+      artist: (track: CatalogTrack) => creditedArtist(track, track.artistId),
+      featuredArtists: (track: CatalogTrack) => (track.featuredArtistIds ?? []).map((id) => creditedArtist(track, id)),
+      originalArtists: (track: CatalogTrack) => (track.originalArtistIds ?? []).map((id) => creditedArtist(track, id)),
     },
   };
 

@@ -1,11 +1,28 @@
 import { Kind, parse } from 'graphql';
 import type { ExampleOperation } from '../../src/playground/playgroundOptions.js';
-import { DEMO_ARTISTS, DEMO_TRACKS } from './demoData.js';
+import { DEMO_ARTISTS, DEMO_FEATURED_TRACK_ID, DEMO_REMIX_TRACK_ID, DEMO_TRACKS } from './demoData.js';
 
 const artist = DEMO_ARTISTS[0]!;
 // The demo track with its own statement (AI training opted out), so its decisions show every basis.
 const track = DEMO_TRACKS.find((t) => t.id === 'track-aurora-2') ?? DEMO_TRACKS[0]!;
 const firstTrack = DEMO_TRACKS.find((t) => t.artistId === artist.id)!;
+const featured = DEMO_TRACKS.find((t) => t.id === DEMO_FEATURED_TRACK_ID)!;
+const remix = DEMO_TRACKS.find((t) => t.id === DEMO_REMIX_TRACK_ID)!;
+
+// A featured vocalist and a remix's original artist, as a caller without the gateway passes them.
+const DECISIONS_WITH_CREDITS: ExampleOperation = {
+  title: 'Decisions with credits, in bulk',
+  query: /* GraphQL */ `# Up to 1000 works in one read; pass each track's credits, or only its main artist decides.
+query DecisionsWithCredits {
+  consentDecisions(purpose: VOICE_REPLICATION, requests: [
+    { artistId: "${featured.artistId}", trackId: "${featured.id}", featuredArtistIds: ${ids(featured.featuredArtistIds)} }
+    { artistId: "${remix.artistId}", trackId: "${remix.id}", originalArtistIds: ${ids(remix.originalArtistIds)} }
+  ]) {
+    allowed basis scope
+    parties { artistId role allowed basis scope }
+  }
+}`,
+};
 
 const SET_CONSENT: ExampleOperation = {
   title: 'Set consent as the artist',
@@ -56,6 +73,27 @@ query ArtistSettings {
   }
 }`,
   },
+  {
+    title: 'Everyone credited on a track',
+    query: /* GraphQL */ `# A featured vocalist and a remix's original artist decide for their own voice and music:
+# AI uses need every credited artist to allow; the top-level answer is the first party that denies.
+query CreditedParties {
+  tracks(ids: ["${featured.id}", "${remix.id}"]) {
+    id
+    title
+    artist { name }
+    featuredArtists { name }
+    originalArtists { name }
+    consent {
+      decision(purpose: VOICE_REPLICATION) {
+        allowed basis scope
+        parties { artistId role allowed basis }
+      }
+    }
+  }
+}`,
+  },
+  DECISIONS_WITH_CREDITS,
   SET_CONSENT,
 ];
 
@@ -89,6 +127,24 @@ query DecisionsForTrack {
   }
 }`,
   },
+  {
+    title: 'Everyone credited on a track',
+    query: /* GraphQL */ `# What the gateway sends for a track with a featured vocalist: the catalog supplies every credit (@requires).
+query CreditedParties {
+  _entities(representations: [{ __typename: "Track", id: "${featured.id}", artist: { id: "${featured.artistId}" }, featuredArtists: ${idObjects(featured.featuredArtistIds)}, originalArtists: ${idObjects(featured.originalArtistIds)} }]) {
+    ... on Track {
+      id
+      consent {
+        decision(purpose: VOICE_REPLICATION) {
+          allowed basis scope
+          parties { artistId role allowed basis }
+        }
+      }
+    }
+  }
+}`,
+  },
+  DECISIONS_WITH_CREDITS,
   SET_CONSENT,
 ];
 
@@ -100,3 +156,11 @@ export const EXAMPLE_OPERATION_NAMES: readonly string[] = Object.freeze([
     ),
   ),
 ]);
+
+function ids(list: readonly string[] | undefined): string {
+  return `[${(list ?? []).map((id) => `"${id}"`).join(', ')}]`;
+}
+
+function idObjects(list: readonly string[] | undefined): string {
+  return `[${(list ?? []).map((id) => `{ id: "${id}" }`).join(', ')}]`;
+}

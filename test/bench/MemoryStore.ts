@@ -5,7 +5,8 @@ import type { Collections, StateDoc } from '../../src/store/collections.js';
 /**
  * The benchmark's ceiling: the same store interface answering batch reads from a map held in
  * memory, so the same Apollo Server and schema run with no database at all. Built for the
- * benchmark only; it never sees writes.
+ * benchmark only; it never sees writes. Only the projection read is replaced, so it decides
+ * credited parties (DESIGN §7) by the same core as the real store, from the parties' keys.
  */
 export class MemoryStore extends ConsentStore {
   private readonly byKey: ReadonlyMap<string, StateDoc>;

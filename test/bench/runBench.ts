@@ -7,6 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createTokenVerifier } from '../../src/auth/createTokenVerifier.js';
 import { startFerretdb, type RunningFerretdb } from '../../dev/embedded/startFerretdb.js';
+import { partiesOf } from '../../src/consent/credits.js';
+import { decideAll } from '../../src/consent/decide.js';
+import { decideAllParties, statementsOfParties, type PartyStatements } from '../../src/consent/parties.js';
+import { DEFAULT_POLICY } from '../../src/consent/policy.js';
+import type { Subject } from '../../src/consent/statement.js';
+import { statementsOf } from '../../src/store/documents.js';
+import { subjectKey } from '../../src/store/subjectKey.js';
 import { createServer, type ConsentServer } from '../../src/server.js';
 import { loadConfig } from '../../src/config.js';
 import { ConsentStore } from '../../src/store/ConsentStore.js';
@@ -18,7 +25,7 @@ import { readToken } from '../helpers/tokens.js';
 import type { LoadRequest, LoadResult } from './loadGenerator.js';
 import { MemoryStore } from './MemoryStore.js';
 import { NaiveStore } from './NaiveStore.js';
-import { artistId, seedBenchData, trackId, type BenchCatalog } from './seedBenchData.js';
+import { artistId, seedBenchData, trackId, trackIndex, type BenchCatalog } from './seedBenchData.js';
 
 // `npm run bench`: seeds a realistic data set, then loads the real subgraph, a naive variant and
 // the in-memory ceiling side by side and prints one table. See BENCHMARKS.md for how to read it.
@@ -44,11 +51,21 @@ const DB_NAME = process.env.BENCH_DB ?? 'consent_bench';
 const DB_TIMEOUT_MS = positive('BENCH_DB_TIMEOUT_MS', 600_000);
 const SECRET = 'benchmark-secret-that-is-at-least-32-characters';
 const PURPOSE_COUNT = 9;
+const WITH_CREDITS = (tracks: number) => `_entities ${tracks} tracks with credits × 9 purposes`;
 
 const ENTITIES_QUERY = /* GraphQL */ `
   query Tracks($representations: [_Any!]!) {
     _entities(representations: $representations) {
       ... on Track { id consent { decisions { purpose allowed basis scope policyVersion statement { id choice createdAt expiresAt } } } }
+    }
+  }`;
+
+// The same request with each track's credits in its representation, as the gateway sends them for
+// `@requires(fields: "artist { id } featuredArtists { id } originalArtists { id }")`, and every party's answer.
+const ENTITIES_CREDITS_QUERY = /* GraphQL */ `
+  query TracksWithCredits($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      ... on Track { id consent { decisions { purpose allowed basis scope policyVersion statement { id choice createdAt expiresAt } parties { artistId role allowed basis scope } } } }
     }
   }`;
 
@@ -114,7 +131,11 @@ async function main(): Promise<void> {
     console.log(
       `seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s: ${catalog.artists} artists, ${catalog.tracks} tracks, ` +
         `${catalog.tracksWithStatements} tracks (${pct(catalog.tracksWithStatements / catalog.tracks)}) and ${catalog.artistsWithStatements} artists with statements, ` +
-        `${catalog.events} ledger events, ${catalog.stateDocs} projection documents; the busiest artist has ${catalog.maxTrackStatementsPerArtist} tracks with statements\n`,
+        `${catalog.events} ledger events, ${catalog.stateDocs} projection documents; the busiest artist has ${catalog.maxTrackStatementsPerArtist} tracks with statements`,
+    );
+    console.log(
+      `credits: ${catalog.featuredOf.size} tracks (${pct(catalog.featuredOf.size / catalog.tracks)}) feature other artists, ${catalog.originalsOf.size} (${pct(catalog.originalsOf.size / catalog.tracks)}) derive from originals; ` +
+        `${catalog.creditStatements} statements by credited artists about those tracks\n`,
     );
 
     const token = await readToken(SECRET, 'bench');
@@ -145,15 +166,23 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     // Deterministic request mix, so runs are comparable.
     const random = seededRandom(7);
-    const entities = (n: number, count: number) =>
-      Array.from({ length: count }, () => JSON.stringify({ query: ENTITIES_QUERY, variables: { representations: trackRepresentations(catalog, n, random) } }));
+    // The rows with credits ask about the same tracks as those without, so the two compare directly.
+    const entitiesBodies = (n: number, count: number) => {
+      const picks = Array.from({ length: count }, () => trackRepresentations(catalog, n, random));
+      return {
+        plain: picks.map((representations) => JSON.stringify({ query: ENTITIES_QUERY, variables: { representations } })),
+        credits: picks.map((representations) => JSON.stringify({ query: ENTITIES_CREDITS_QUERY, variables: { representations: withCredits(catalog, representations) } })),
+      };
+    };
     console.log(`each run: about ${DURATION} s of requests, sized from the latency of one request alone (columns "alone ms", "conns")\n`);
 
     // Each check below also proves the variant answers correctly before it is timed.
     const decisionsAvailable = await supportsConsentDecisions(variants[0]!, token, catalog, random);
+    const partiesAvailable = await supportsParties(variants[0]!, token, catalog);
+    const [hundred, ten] = [entitiesBodies(100, 64), entitiesBodies(10, 256)];
     const workloads: Array<{ workload: Workload; variants: Variant['name'][] }> = [
-      { workload: { name: '_entities 100 tracks × 9 purposes', decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: entities(100, 64), connections: CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
-      { workload: { name: '_entities 10 tracks × 9 purposes', decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: entities(10, 256), connections: P99_CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
+      { workload: { name: '_entities 100 tracks × 9 purposes', decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: hundred.plain, connections: CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
+      { workload: { name: '_entities 10 tracks × 9 purposes', decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: ten.plain, connections: P99_CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
     ];
     if (decisionsAvailable) {
       workloads.push({
@@ -167,6 +196,12 @@ async function main(): Promise<void> {
         },
         variants: ['real', 'uncached', 'ceiling'],
       });
+    }
+    if (partiesAvailable) {
+      workloads.push(
+        { workload: { name: WITH_CREDITS(100), decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: hundred.credits, connections: CONNECTIONS }, variants: ['real', 'ceiling'] },
+        { workload: { name: WITH_CREDITS(10), decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: ten.credits, connections: P99_CONNECTIONS }, variants: ['real', 'ceiling'] },
+      );
     }
 
     // The variants that make FerretDB scan its collections over and over (uncached, naive) run
@@ -188,14 +223,19 @@ async function main(): Promise<void> {
     console.log('\n## Results\n');
     printTable(rows);
     if (!decisionsAvailable) console.log('\nconsentDecisions: not available in this build');
+    if (!partiesAvailable) console.log('\ncredits rows: not available in this build (its schema has no Track.featuredArtists / ConsentDecision.parties, DESIGN §7)');
     printRatios(rows);
+    printCreditsCost(rows);
+
+    console.log('\n## Cost of parties per decision, in the core alone (no HTTP, no GraphQL)\n');
+    printCoreCost(catalog);
 
     const cache = store.cache!.counts;
     console.log(`\nreal variant's cache over the whole run: ${cache.hits} requests answered from memory, ${cache.misses} from the database, ${cache.refreshes} loads`);
 
     console.log('\n## Database reads per request (one request each)\n');
-    console.log('| N tracks | real: reads | real: latency ms | uncached: reads | uncached: latency ms | naive: reads | naive: latency ms | ceiling: latency ms |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| N tracks | real: reads | real: latency ms | uncached: reads | uncached: latency ms | naive: reads | naive: latency ms | ceiling: latency ms | real with credits: reads | real with credits: latency ms |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     let naiveMsPerRead = 0;
     for (const n of [1, 10, 100, 1000]) {
       const representations = trackRepresentations(catalog, n, random);
@@ -223,6 +263,17 @@ async function main(): Promise<void> {
         if (name !== 'ceiling') cells.push(String(reads.count() - before));
         if (name === 'naive') naiveMsPerRead = ms / Math.max(1, reads.count() - before);
         cells.push(ms.toFixed(1));
+      }
+      const real = variants.find((v) => v.name === 'real');
+      if (partiesAvailable && real !== undefined) {
+        const before = reads.count();
+        const t0 = performance.now();
+        const res = await post(real.url, token, JSON.stringify({ query: ENTITIES_CREDITS_QUERY, variables: { representations: withCredits(catalog, representations) } }));
+        const ms = performance.now() - t0;
+        if (res.errors !== undefined || res.data?._entities?.length !== n) throw new Error(`real with credits N=${n} answered wrongly: ${JSON.stringify(res).slice(0, 300)}`);
+        cells.push(String(reads.count() - before), ms.toFixed(1));
+      } else {
+        cells.push('—', '—');
       }
       console.log(`| ${cells.join(' | ')} |`);
     }
@@ -333,6 +384,13 @@ async function checkAnswers(variant: Variant, token: string, workload: Workload)
   return { total, sent };
 }
 
+// Before the consent schema has DESIGN §7 (parties, credits in @requires), the credits rows are left out.
+async function supportsParties(variant: Variant, token: string, catalog: BenchCatalog): Promise<boolean> {
+  const representations = withCredits(catalog, trackRepresentations(catalog, 2, seededRandom(3)));
+  const res = await post(variant.url, token, JSON.stringify({ query: ENTITIES_CREDITS_QUERY, variables: { representations } }));
+  return res.errors === undefined && Array.isArray(res.data?._entities);
+}
+
 async function supportsConsentDecisions(variant: Variant, token: string, catalog: BenchCatalog, random: () => number): Promise<boolean> {
   const res = await post(variant.url, token, JSON.stringify({ query: DECISIONS_QUERY, variables: { requests: decisionRequests(catalog, 2, random), purpose: 'VOICE_REPLICATION' } }));
   return res.errors === undefined && Array.isArray(res.data?.consentDecisions);
@@ -377,6 +435,15 @@ function trackRepresentations(catalog: BenchCatalog, n: number, random: () => nu
   return Array.from({ length: n }, () => {
     const t = Math.floor(random() * catalog.tracks);
     return { __typename: 'Track', id: trackId(t), artist: { id: artistId(catalog.artistOf[t]!) } };
+  });
+}
+
+// Every representation carries both lists, empty where the catalog credits nobody, as the gateway sends them.
+function withCredits(catalog: BenchCatalog, representations: ReturnType<typeof trackRepresentations>) {
+  return representations.map((r) => {
+    const t = trackIndex(r.id);
+    const ids = (list: readonly number[] | undefined) => (list ?? []).map((a) => ({ id: artistId(a) }));
+    return { ...r, featuredArtists: ids(catalog.featuredOf.get(t)), originalArtists: ids(catalog.originalsOf.get(t)) };
   });
 }
 
@@ -443,6 +510,70 @@ function printRatios(rows: Row[]): void {
     if (uncached !== undefined && ceiling !== undefined) parts.push(`uncached/ceiling = ${(uncached / ceiling).toFixed(3)}`);
     if (parts.length > 0) console.log(`${workload}: ${parts.join(', ')}`);
   }
+}
+
+// What answering with every credited party costs the server, row against row over the same tracks.
+function printCreditsCost(rows: Row[]): void {
+  for (const n of [100, 10]) {
+    for (const variant of ['real', 'ceiling']) {
+      const plain = rows.find((r) => r.variant === variant && r.workload === `_entities ${n} tracks × 9 purposes`);
+      const credited = rows.find((r) => r.variant === variant && r.workload === WITH_CREDITS(n));
+      if (plain === undefined || credited === undefined) continue;
+      console.log(
+        `${variant}, ${n} tracks with credits vs without: subgraph CPU ${credited.subgraphCpuUsPerDecision.toFixed(2)} vs ${plain.subgraphCpuUsPerDecision.toFixed(2)} µs/decision ` +
+          `(×${(credited.subgraphCpuUsPerDecision / plain.subgraphCpuUsPerDecision).toFixed(2)}), ${credited.readsPerRequest.toFixed(2)} vs ${plain.readsPerRequest.toFixed(2)} DB reads/req, ` +
+          `${credited.load.requestsPerSecond.toFixed(1)} vs ${plain.load.requestsPerSecond.toFixed(1)} req/s`,
+      );
+    }
+  }
+}
+
+/**
+ * CPU per decision of the core on the seeded statements, for tracks drawn from the catalogue:
+ * today's single-subject `decideAll`, `decideAllParties` with the main artist only, and with every
+ * credited party; the least of a few rounds after a warm-up round.
+ */
+function printCoreCost(catalog: BenchCatalog): void {
+  const states = new Map(catalog.states.map((doc) => [doc._id, statementsOf(doc)]));
+  const lookup = (subject: Subject) => states.get(subjectKey(subject)) ?? [];
+  const random = seededRandom(13);
+  const at = new Date();
+  const inputs = Array.from({ length: QUICK ? 2_000 : 20_000 }, () => {
+    const t = Math.floor(random() * catalog.tracks);
+    const mainArtistId = artistId(catalog.artistOf[t]!);
+    const ids = (list: readonly number[] | undefined) => (list ?? []).map(artistId);
+    return {
+      main: statementsOfParties(partiesOf({ mainArtistId, featuredArtistIds: [], originalArtistIds: [] }), trackId(t), lookup),
+      credited: statementsOfParties(
+        partiesOf({ mainArtistId, featuredArtistIds: ids(catalog.featuredOf.get(t)), originalArtistIds: ids(catalog.originalsOf.get(t)) }),
+        trackId(t),
+        lookup,
+      ),
+    };
+  });
+  const cost = (decideTrack: (input: { main: PartyStatements[]; credited: PartyStatements[] }) => number): number => {
+    let best = Infinity;
+    for (let round = 0; round < 4; round++) {
+      const before = process.cpuUsage();
+      let decisions = 0;
+      for (const input of inputs) decisions += decideTrack(input);
+      const cpu = process.cpuUsage(before);
+      // Round 0 warms the JIT up and is not counted.
+      if (round > 0) best = Math.min(best, (cpu.user + cpu.system) / decisions);
+    }
+    return best;
+  };
+  const today = cost(({ main }) => decideAll(main[0]!.statements, at, DEFAULT_POLICY).length);
+  const mainOnly = cost(({ main }) => decideAllParties(main, at, DEFAULT_POLICY).length);
+  const credited = cost(({ credited }) => decideAllParties(credited, at, DEFAULT_POLICY).length);
+  const withCredits = inputs.filter((i) => i.credited.length > 1);
+  const meanParties = inputs.reduce((sum, i) => sum + i.credited.length, 0) / inputs.length;
+  console.log(`${inputs.length} tracks drawn uniformly: ${pct(withCredits.length / inputs.length)} credit more than the main artist; ${meanParties.toFixed(2)} parties per track on average\n`);
+  console.log('| core call | CPU µs per decision | vs today |');
+  console.log('|---|---:|---:|');
+  console.log(`| decideAll (today: main artist only) | ${today.toFixed(3)} | 1.00× |`);
+  console.log(`| decideAllParties, main artist only | ${mainOnly.toFixed(3)} | ${(mainOnly / today).toFixed(2)}× |`);
+  console.log(`| decideAllParties, every credited party | ${credited.toFixed(3)} | ${(credited / today).toFixed(2)}× |`);
 }
 
 // ∞: the percentile falls among requests still unanswered when the run ended.

@@ -14,6 +14,10 @@ export interface BenchDataOptions {
   readonly tracks?: number;
   /** Share of tracks with statements of their own. @default 0.05 */
   readonly trackStatementShare?: number;
+  /** Share of tracks featuring 1–3 other artists (DESIGN §7 credits). @default 0.3 */
+  readonly featuredShare?: number;
+  /** Share of tracks derived from 1–2 original artists (remix, cover, sample). @default 0.1 */
+  readonly derivedShare?: number;
   /** Seed of the deterministic random generator. @default 42 */
   readonly seed?: number;
 }
@@ -30,6 +34,12 @@ export interface BenchCatalog {
   readonly tracksWithStatements: number;
   /** The most track statements any one artist has (the skew). */
   readonly maxTrackStatementsPerArtist: number;
+  /** Featured artist indexes of track `i`, in credit order (absent: none). */
+  readonly featuredOf: ReadonlyMap<number, readonly number[]>;
+  /** Original artist indexes of track `i`, in credit order (absent: none). */
+  readonly originalsOf: ReadonlyMap<number, readonly number[]>;
+  /** Statements filed by featured or original artists about a track they are credited on. */
+  readonly creditStatements: number;
   /** Every projection document seeded, for the in-memory ceiling variant. */
   readonly states: readonly StateDoc[];
 }
@@ -38,6 +48,8 @@ export interface BenchCatalog {
 export const artistId = (i: number): string => `bench-a${i}`;
 /** The id of track `i` in the benchmark catalog. */
 export const trackId = (i: number): string => `bench-t${i}`;
+/** The index `i` of the benchmark track whose id is `trackId(i)`. */
+export const trackIndex = (id: string): number => Number(id.slice('bench-t'.length));
 
 // The 20 biggest artists own 1000 tracks each and a quarter of them carry statements (about 250
 // per artist); the long tail owns ~9 tracks each with statements on ~2.8 % of them, so the overall
@@ -110,9 +122,32 @@ export async function seedBenchData(collections: Collections, options: BenchData
       changes.push({ change, actor: `artist-app:${target.artistId}`, at });
     }
   }
+
+  // Credits and the credited artists' own statements about those tracks come from a random stream
+  // of their own and are appended after everything above, so the rest of the data set is the same
+  // with or without them. Their artist-wide statements are the ones seeded above for every artist.
+  const creditRandom = seededRandom((options.seed ?? 42) + 1);
+  const { featuredOf, originalsOf } = seedCredits(creditRandom, artistOf, artists, options.featuredShare ?? 0.3, options.derivedShare ?? 0.1);
+  let creditStatements = 0;
+  for (const [i, credited] of [...featuredOf, ...originalsOf]) {
+    for (const a of credited) {
+      if (creditRandom() >= share) continue;
+      creditStatements++;
+      const target: Subject = { artistId: artistId(a), trackId: trackId(i) };
+      for (const planned of plannedChanges(creditRandom, false, false)) {
+        const at = new Date(T_START + (changes.length + 1) * 1000);
+        const change: Change =
+          planned.choice === null
+            ? aClearChange(target.artistId, planned.purpose, target.trackId)
+            : aSetChange(target.artistId, planned.purpose, { trackId: target.trackId, choice: planned.choice, termsVersion: 'tos-2025-06', source: 'bench seed', expiresAt: null });
+        changes.push({ change, actor: `artist-app:${target.artistId}`, at });
+      }
+    }
+  }
+
   const events = ledgerDocs(changes);
   // Every subject has at least one change, so it gets one projection document.
-  log(`  inserting ${events.length} ledger events and ${subjects.length} projection documents…`);
+  log(`  inserting ${events.length} ledger events and ${subjects.length + creditStatements} projection documents…`);
   const states = await insertLedgerWithProjection(collections, events, BATCH);
   return {
     artists,
@@ -123,8 +158,41 @@ export async function seedBenchData(collections: Collections, options: BenchData
     artistsWithStatements,
     tracksWithStatements,
     maxTrackStatementsPerArtist: Math.max(0, ...perArtist.values()),
+    featuredOf,
+    originalsOf,
+    creditStatements,
     states,
   };
+}
+
+/** Picks each track's featured (1–3) and original (1–2) artists: distinct, never the main artist. */
+function seedCredits(
+  random: () => number,
+  artistOf: Int32Array,
+  artists: number,
+  featuredShare: number,
+  derivedShare: number,
+): { featuredOf: Map<number, number[]>; originalsOf: Map<number, number[]> } {
+  const featuredOf = new Map<number, number[]>();
+  const originalsOf = new Map<number, number[]>();
+  for (let i = 0; i < artistOf.length; i++) {
+    const credited = [artistOf[i]!];
+    const pick = (wanted: number): number[] => {
+      const picked: number[] = [];
+      // A tiny catalogue may not have enough other artists.
+      while (picked.length < Math.min(wanted, artists - credited.length + picked.length)) {
+        const a = Math.floor(random() * artists);
+        if (!credited.includes(a)) {
+          credited.push(a);
+          picked.push(a);
+        }
+      }
+      return picked;
+    };
+    if (random() < featuredShare) featuredOf.set(i, pick(1 + Math.floor(random() * 3)));
+    if (random() < derivedShare) originalsOf.set(i, pick(1 + Math.floor(random() * 2)));
+  }
+  return { featuredOf, originalsOf };
 }
 
 /** A subject's changes in order: a SET per chosen purpose, sometimes revised or cleared later. */
