@@ -1,5 +1,5 @@
 import { InvalidInputError } from './errors.js';
-import { parseId } from './validate.js';
+import { parseId, trackSubject } from './validate.js';
 
 /** How an artist is credited on a track (DESIGN §7). */
 export type CreditRole = 'MAIN' | 'FEATURED' | 'ORIGINAL';
@@ -65,6 +65,29 @@ export function parseCredits(input: unknown, path: string): Credits {
     featuredArtistIds: parseIdList(featured, `${path}.featuredArtistIds`),
     originalArtistIds: parseIdList(original, `${path}.originalArtistIds`),
   };
+}
+
+/**
+ * The credits of a track representation (`artist { id }`, `featuredArtists { id }`,
+ * `originalArtists { id }` from the catalog), validated by parseCredits; a missing credit list means none.
+ */
+export function trackCredits(track: {
+  readonly id: string;
+  readonly artist?: unknown;
+  readonly featuredArtists?: unknown;
+  readonly originalArtists?: unknown;
+}): Credits {
+  const { artistId } = trackSubject(track);
+  return parseCredits(
+    { mainArtistId: artistId, featuredArtistIds: idsOf(track.featuredArtists), originalArtistIds: idsOf(track.originalArtists) },
+    'Track',
+  );
+}
+
+// `[{ id }]` becomes `[id]`; anything else is passed on unchanged for parseCredits to refuse and quote.
+function idsOf(artists: unknown): unknown {
+  if (!Array.isArray(artists)) return artists;
+  return artists.map((artist: unknown) => (typeof artist === 'object' && artist !== null && !Array.isArray(artist) ? (artist as { id?: unknown }).id : artist));
 }
 
 function asList(value: unknown, field: string): readonly unknown[] {
