@@ -69,7 +69,8 @@ export function parseCredits(input: unknown, path: string): Credits {
 
 /**
  * The credits of a track representation (`artist { id }`, `featuredArtists { id }`,
- * `originalArtists { id }` from the catalog), validated by parseCredits; a missing credit list means none.
+ * `originalArtists { id }` from the catalog), validated like parseCredits; a missing credit list
+ * means none. Throws InvalidInputError naming the representation's field.
  */
 export function trackCredits(track: {
   readonly id: string;
@@ -79,15 +80,29 @@ export function trackCredits(track: {
 }): Credits {
   const { artistId } = trackSubject(track);
   return parseCredits(
-    { mainArtistId: artistId, featuredArtistIds: idsOf(track.featuredArtists), originalArtistIds: idsOf(track.originalArtists) },
+    {
+      mainArtistId: artistId,
+      featuredArtistIds: idsOf(track.featuredArtists, 'Track.featuredArtists'),
+      originalArtistIds: idsOf(track.originalArtists, 'Track.originalArtists'),
+    },
     'Track',
   );
 }
 
-// `[{ id }]` becomes `[id]`; anything else is passed on unchanged for parseCredits to refuse and quote.
-function idsOf(artists: unknown): unknown {
+// `[{ id }]` becomes `[id]` for parseCredits to check; a list item that is not an artist object is
+// refused here, since a bare id is not what a catalog sends.
+function idsOf(artists: unknown, field: string): unknown {
   if (!Array.isArray(artists)) return artists;
-  return artists.map((artist: unknown) => (typeof artist === 'object' && artist !== null && !Array.isArray(artist) ? (artist as { id?: unknown }).id : artist));
+  // Bounded before any item is looked at, as parseCredits bounds the ids.
+  if (artists.length > MAX_CREDITED_ARTISTS) {
+    throw new InvalidInputError(`${field} credits at most ${MAX_CREDITED_ARTISTS} artists, but got: ${artists.length}`, field);
+  }
+  return artists.map((artist: unknown, i) => {
+    if (typeof artist !== 'object' || artist === null || Array.isArray(artist)) {
+      throw new InvalidInputError(`${field}[${i}] must be an artist ({ id }), but got: ${quote(artist)}`, `${field}[${i}]`);
+    }
+    return (artist as { id?: unknown }).id;
+  });
 }
 
 function asList(value: unknown, field: string): readonly unknown[] {
