@@ -1,7 +1,7 @@
 import { assertCanManage, requirePrincipal, visibleActor } from './auth/authorize.js';
 import type { Caller } from './auth/Principal.js';
 import { decodeArtistCursor, decodeNumericCursor, encodeCursor, parseFirst } from './consent/cursor.js';
-import { parseCredits, partiesOf, trackCredits, type Party } from './consent/credits.js';
+import { parseCredits, partiesOf, trackCredits, type Party, type TrackRepresentation } from './consent/credits.js';
 import type { Decider } from './consent/decide.js';
 import { InvalidInputError } from './consent/errors.js';
 import type { ConsentEvent } from './consent/event.js';
@@ -81,14 +81,6 @@ export interface DecisionRequestInput extends SubjectInput {
   readonly originalArtistIds?: readonly string[] | null;
 }
 
-/** A track representation's fields this service reads: its id and, through `@requires`, its credited artists (checked when used). */
-export interface TrackCreditsRef {
-  readonly id: string;
-  readonly artist?: unknown;
-  readonly featuredArtists?: unknown;
-  readonly originalArtists?: unknown;
-}
-
 /** What one request's service is built from. */
 export interface ConsentServiceDeps {
   readonly store: ConsentStore;
@@ -121,7 +113,7 @@ export class ConsentService {
    * `artistConsent`; the credits are validated before any read, and every party's subjects join the
    * request's one loader batch.
    */
-  trackConsent(track: TrackCreditsRef, asOf?: Date | null): Promise<ConsentView> {
+  trackConsent(track: TrackRepresentation, asOf?: Date | null): Promise<ConsentView> {
     return this.view(partiesOf(trackCredits(track)), track.id, asOf);
   }
 

@@ -11,6 +11,17 @@ export interface Credits {
   readonly originalArtistIds: readonly string[];
 }
 
+/**
+ * A track as the gateway represents it to this subgraph: its id and, through `@requires`, its
+ * artist and credited artists as `{ id }` objects; unchecked until used.
+ */
+export interface TrackRepresentation {
+  readonly id: string;
+  readonly artist?: unknown;
+  readonly featuredArtists?: unknown;
+  readonly originalArtists?: unknown;
+}
+
 /** One credited artist whose own statements are decided on their own. */
 export interface Party {
   readonly artistId: string;
@@ -72,12 +83,7 @@ export function parseCredits(input: unknown, path: string): Credits {
  * `originalArtists { id }` from the catalog), validated like parseCredits; a missing credit list
  * means none. Throws InvalidInputError naming the representation's field.
  */
-export function trackCredits(track: {
-  readonly id: string;
-  readonly artist?: unknown;
-  readonly featuredArtists?: unknown;
-  readonly originalArtists?: unknown;
-}): Credits {
+export function trackCredits(track: TrackRepresentation): Credits {
   const { artistId } = trackSubject(track);
   return parseCredits(
     {

@@ -1,16 +1,9 @@
+import type { TrackRepresentation } from '../consent/credits.js';
 import { parseId, trackSubject } from '../consent/validate.js';
 import type { TrackResolvers } from '../generated/graphql.js';
 
-/**
- * A track representation: its id and, when the gateway supplies them through `@requires`, its
- * artist and credited artists (checked when used).
- */
-export interface TrackRef {
-  readonly id: string;
-  readonly artist?: unknown;
-  readonly featuredArtists?: unknown;
-  readonly originalArtists?: unknown;
-}
+/** A track as resolvers receive it: the gateway's representation (see TrackRepresentation). */
+export type TrackRef = TrackRepresentation;
 
 /**
  * Resolvers of `Track`: the track's consent is decided over every artist the catalog credits on it;
