@@ -1,9 +1,11 @@
 import { assertCanManage, requirePrincipal, visibleActor } from './auth/authorize.js';
 import type { Caller } from './auth/Principal.js';
 import { decodeArtistCursor, decodeNumericCursor, encodeCursor, parseFirst } from './consent/cursor.js';
-import type { Decider, Decision, StatementsInForce } from './consent/decide.js';
+import { parseCredits, partiesOf, trackCredits, type Party, type TrackRepresentation } from './consent/credits.js';
+import type { Decider } from './consent/decide.js';
 import { InvalidInputError } from './consent/errors.js';
 import type { ConsentEvent } from './consent/event.js';
+import { decideAllParties, decideParties, statementsOfParties, trackSubjectsOf, type PartiesDecision, type PartyStatements } from './consent/parties.js';
 import type { Purpose } from './consent/purposes.js';
 import { signalsOf, type ConsentSignals } from './consent/signals.js';
 import type { Statement, Subject } from './consent/statement.js';
@@ -23,9 +25,9 @@ export const MAX_ARTIST_PAGE = 1000;
 /** Most events one page of a subject's history may ask for. */
 export const MAX_HISTORY_PAGE = 100;
 
-/** What a `Consent` object resolves from: the statements that may decide, and the instant to decide at. */
+/** What a `Consent` object resolves from: each credited party with the statements that may decide for it, and the instant to decide at. */
 export interface ConsentView {
-  readonly statements: StatementsInForce;
+  readonly parties: readonly PartyStatements[];
   readonly at: Date;
 }
 
@@ -57,18 +59,26 @@ export interface PageArgs {
 export interface ConsentChangePayload {
   readonly event: ConsentEvent;
   readonly revision: string;
-  readonly decision: Decision;
+  readonly decision: PartiesDecision;
+  /** The track changed, as an entity reference; null for an artist-wide change. */
+  readonly track: { readonly id: string } | null;
 }
 
-/** The input of `setConsent`, typed by the schema; ids, texts and the expiry are checked by the core. */
-export type SetConsentInput = Parameters<typeof parseSetChange>[0];
+/** The input of `setConsent`, typed by the schema; ids, texts, the expiry and the credits are checked by the core. */
+export type SetConsentInput = Parameters<typeof parseSetChange>[0] & { readonly credits?: unknown };
 /** The input of `clearConsent`, typed by the schema. */
-export type ClearConsentInput = Parameters<typeof parseClearChange>[0];
+export type ClearConsentInput = Parameters<typeof parseClearChange>[0] & { readonly credits?: unknown };
 
-/** A subject as GraphQL passes it (`ConsentSubjectInput`, `DecisionRequest`); its ids are checked by the core. */
+/** A subject as GraphQL passes it (`ConsentSubjectInput`); its ids are checked by the core. */
 export interface SubjectInput {
   readonly artistId: string;
   readonly trackId?: string | null;
+}
+
+/** A `DecisionRequest`: a subject and, for a track, the ids of the artists credited on it besides its main artist. */
+export interface DecisionRequestInput extends SubjectInput {
+  readonly featuredArtistIds?: readonly string[] | null;
+  readonly originalArtistIds?: readonly string[] | null;
 }
 
 /** What one request's service is built from. */
@@ -89,42 +99,55 @@ export class ConsentService {
   constructor(private readonly deps: ConsentServiceDeps) {}
 
   /**
-   * The subject's consent as of `asOf`: the statements it had then, read from the ledger and judged
-   * (expiry included) at `asOf`; without `asOf`, the current projection at the request's instant.
-   * All subjects asked about at one instant in one request share one ledger read.
+   * An artist's own consent as of `asOf` (one party: MAIN, the artist): the statements it had then,
+   * read from the ledger and judged (expiry included) at `asOf`; without `asOf`, the current
+   * projection at the request's instant. All subjects asked about at one instant in one request
+   * share one read.
    */
-  consent(subject: Subject, asOf?: Date | null): Promise<ConsentView> {
-    if (asOf === null || asOf === undefined) return viewFrom((key) => this.deps.loaders.stateByKey.load(key), subject, this.deps.now);
-    const at = parseAsOf(asOf, this.deps.now);
-    const loader = this.deps.loaders.stateAt(at);
-    return viewFrom((key) => loader.load(key), subject, at);
+  artistConsent(artistId: string, asOf?: Date | null): Promise<ConsentView> {
+    return this.view([{ artistId, role: 'MAIN' }], null, asOf);
+  }
+
+  /**
+   * A track's consent over every artist the representation credits (DESIGN §7), as of `asOf` like
+   * `artistConsent`; the credits are validated before any read, and every party's subjects join the
+   * request's one loader batch.
+   */
+  trackConsent(track: TrackRepresentation, asOf?: Date | null): Promise<ConsentView> {
+    return this.view(partiesOf(trackCredits(track)), track.id, asOf);
   }
 
   /** The decision of one purpose over a view. */
-  decide(view: ConsentView, purpose: Purpose): Decision {
-    return this.deps.tally.count(this.deps.decider.decide(purpose, view.statements, view.at));
+  decide(view: ConsentView, purpose: Purpose): PartiesDecision {
+    return this.deps.tally.count(decideParties(purpose, view.parties, view.at, this.deps.decider.policy));
   }
 
   /** The decisions of every purpose over a view. */
-  decideAll(view: ConsentView): Decision[] {
-    return this.deps.tally.count(this.deps.decider.decideAll(view.statements, view.at));
+  decideAll(view: ConsentView): PartiesDecision[] {
+    return this.deps.tally.count(decideAllParties(view.parties, view.at, this.deps.decider.policy));
   }
 
-  /** A view's decisions in the public vocabularies (not counted: they repeat `decideAll`). */
+  /** A view's combined decisions in the public vocabularies (not counted: they repeat `decideAll`). */
   signals(view: ConsentView): ConsentSignals {
-    return signalsOf(this.deps.decider.decideAll(view.statements, view.at));
+    return signalsOf(decideAllParties(view.parties, view.at, this.deps.decider.policy));
   }
 
-  /** Decides one purpose for each request at one instant; all subjects go through one loader batch: one database read. */
-  async decideMany(requests: readonly SubjectInput[], purpose: Purpose, asOf?: Date | null): Promise<Decision[]> {
+  /**
+   * Decides one purpose for each request at one instant, a track over the credits its request
+   * gives; every request is validated before any read, and all subjects go through one loader
+   * batch: one database read.
+   */
+  async decideMany(requests: readonly DecisionRequestInput[], purpose: Purpose, asOf?: Date | null): Promise<PartiesDecision[]> {
     if (requests.length > MAX_DECISION_REQUESTS) {
       throw new InvalidInputError(
         `consentDecisions takes at most ${MAX_DECISION_REQUESTS} requests per call, but got ${requests.length}; split the list.`,
         'requests',
       );
     }
-    const subjects = requests.map((request, index) => parseSubject(request, `requests[${index}]`));
-    const views = await Promise.all(subjects.map((subject) => this.consent(subject, asOf)));
+    const asked = requests.map((request, index) => partiesOfRequest(request, `requests[${index}]`));
+    // Checked once, before the reads the views start.
+    const read = this.reader(asOf);
+    const views = await Promise.all(asked.map(({ parties, trackId }) => viewOf(read.load, parties, trackId, read.at)));
     return views.map((view) => this.decide(view, purpose));
   }
 
@@ -160,14 +183,16 @@ export class ConsentService {
     return connectionOf(page, ({ event, gseq }) => ({ cursor: encodeCursor('feed', gseq), node: event }), hasAfter ? encodeCursor('feed', afterGseq) : null);
   }
 
-  /** Records a statement for the caller (who must manage the artist). */
+  /** Records a statement for the caller (who must manage the artist); with `credits`, decides the track over them. */
   setConsent(input: SetConsentInput): Promise<ConsentChangePayload> {
-    return this.change(parseSetChange(input, this.deps.now));
+    const change = parseSetChange(input, this.deps.now);
+    return this.change(change, partiesOfChange(change.subject, input.credits));
   }
 
-  /** Removes a statement for the caller (who must manage the artist). */
+  /** Removes a statement for the caller (who must manage the artist); with `credits`, decides the track over them. */
   clearConsent(input: ClearConsentInput): Promise<ConsentChangePayload> {
-    return this.change(parseClearChange(input));
+    const change = parseClearChange(input);
+    return this.change(change, partiesOfChange(change.subject, input.credits));
   }
 
   /** Who made a change, shown to auditors and to that actor only. */
@@ -175,28 +200,76 @@ export class ConsentService {
     return visibleActor(this.deps.caller, actor);
   }
 
+  // The loader for `asOf` (checked here, before any read) and the instant to decide at.
+  private reader(asOf: Date | null | undefined): { load: (key: string) => Promise<Statement[]>; at: Date } {
+    if (asOf === null || asOf === undefined) return { load: (key) => this.deps.loaders.stateByKey.load(key), at: this.deps.now };
+    const at = parseAsOf(asOf, this.deps.now);
+    const loader = this.deps.loaders.stateAt(at);
+    return { load: (key) => loader.load(key), at };
+  }
+
+  private view(parties: readonly Party[], trackId: string | null, asOf: Date | null | undefined): Promise<ConsentView> {
+    const read = this.reader(asOf);
+    return viewOf(read.load, parties, trackId, read.at);
+  }
+
   // Validates ownership, appends to the ledger, then decides from a fresh read (not the request's
-  // loaders, which may have cached the state from before the change).
-  private async change(change: Change): Promise<ConsentChangePayload> {
+  // loaders, which may have cached the state from before the change). The subject's own artist is
+  // the one party unless the caller passed the track's credits.
+  private async change(change: Change, credited: readonly Party[] | null): Promise<ConsentChangePayload> {
     const principal = requirePrincipal(this.deps.caller);
     assertCanManage(principal, change.subject.artistId);
     const { event, revision } = await this.deps.store.append(change, principal.subject, this.deps.now);
     const at = new Date(Math.max(this.deps.now.getTime(), event.at.getTime()));
-    const states = await this.deps.store.statesByKeys(keysOf(change.subject));
-    const view = await viewFrom(async (key) => states.get(key) ?? [], change.subject, at);
-    return { event, revision, decision: this.decide(view, change.purpose) };
+    const { artistId, trackId } = change.subject;
+    const parties = credited ?? [{ artistId, role: 'MAIN' }];
+    const states = await this.deps.store.statesByKeys(subjectsOf(parties, trackId).map(subjectKey));
+    const view = await viewOf(async (key) => states.get(key) ?? [], parties, trackId, at);
+    return { event, revision, decision: this.decide(view, change.purpose), track: trackId === null ? null : { id: trackId } };
   }
 }
 
-// A subject's statements are its artist's and, for a track, the track's own.
-function keysOf(subject: Subject): string[] {
-  const artistKey = subjectKey({ artistId: subject.artistId, trackId: null });
-  return subject.trackId === null ? [artistKey] : [artistKey, subjectKey(subject)];
+// A track's decision needs each party's statements on it and artist-wide; an artist's, its own.
+function subjectsOf(parties: readonly Party[], trackId: string | null): Subject[] {
+  return trackId === null ? parties.map(({ artistId }) => ({ artistId, trackId: null })) : trackSubjectsOf(trackId, parties);
 }
 
-async function viewFrom(load: (key: string) => Promise<Statement[]>, subject: Subject, at: Date): Promise<ConsentView> {
-  const [artist, track = null] = await Promise.all(keysOf(subject).map(load));
-  return { statements: { artist: artist!, track }, at };
+// Every load is started in the same tick, so all parties of all views share the loader's batch.
+async function viewOf(load: (key: string) => Promise<Statement[]>, parties: readonly Party[], trackId: string | null, at: Date): Promise<ConsentView> {
+  const keys = subjectsOf(parties, trackId).map(subjectKey);
+  const lists = await Promise.all(keys.map(load));
+  const found = new Map(keys.map((key, i) => [key, lists[i]!]));
+  return { parties: statementsOfParties(parties, trackId, (subject) => found.get(subjectKey(subject)) ?? []), at };
+}
+
+// A request's subject and parties: the artist alone, or the track's main artist and its credits.
+function partiesOfRequest(request: DecisionRequestInput, path: string): { parties: Party[]; trackId: string | null } {
+  const subject = parseSubject(request, path);
+  if (subject.trackId === null) {
+    refuseCreditsWithoutTrack(request, path);
+    return { parties: [{ artistId: subject.artistId, role: 'MAIN' }], trackId: null };
+  }
+  const { featuredArtistIds, originalArtistIds } = request;
+  return { parties: partiesOf(parseCredits({ mainArtistId: subject.artistId, featuredArtistIds, originalArtistIds }, path)), trackId: subject.trackId };
+}
+
+// Credits describe a track; on an artist-wide request they would be silently ignored, so they are refused.
+function refuseCreditsWithoutTrack(request: DecisionRequestInput, path: string): void {
+  for (const field of ['featuredArtistIds', 'originalArtistIds'] as const) {
+    const value = request[field];
+    if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) {
+      throw new InvalidInputError(`${path}.${field} credits artists on a track, so it needs ${path}.trackId; omit it for the whole artist.`, `${path}.${field}`);
+    }
+  }
+}
+
+// The parties a change's payload decides over: null (the subject's own artist) without credits.
+function partiesOfChange(subject: Subject, credits: unknown): Party[] | null {
+  if (credits === undefined || credits === null) return null;
+  if (subject.trackId === null) {
+    throw new InvalidInputError('credits are the credits of a track, so they need subject.trackId; omit them for an artist-wide change.', 'credits');
+  }
+  return partiesOf(parseCredits(credits, 'credits'));
 }
 
 function connectionOf<E>(page: EventPage<E>, edgeOf: (entry: E) => { cursor: string; node: ConsentEvent }, emptyEndCursor: string | null): ConsentEventConnection {

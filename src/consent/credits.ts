@@ -1,5 +1,5 @@
 import { InvalidInputError } from './errors.js';
-import { parseId } from './validate.js';
+import { parseId, trackSubject } from './validate.js';
 
 /** How an artist is credited on a track (DESIGN §7). */
 export type CreditRole = 'MAIN' | 'FEATURED' | 'ORIGINAL';
@@ -9,6 +9,17 @@ export interface Credits {
   readonly mainArtistId: string;
   readonly featuredArtistIds: readonly string[];
   readonly originalArtistIds: readonly string[];
+}
+
+/**
+ * A track as the gateway represents it to this subgraph: its id and, through `@requires`, its
+ * artist and credited artists as `{ id }` objects; unchecked until used.
+ */
+export interface TrackRepresentation {
+  readonly id: string;
+  readonly artist?: unknown;
+  readonly featuredArtists?: unknown;
+  readonly originalArtists?: unknown;
 }
 
 /** One credited artist whose own statements are decided on their own. */
@@ -65,6 +76,39 @@ export function parseCredits(input: unknown, path: string): Credits {
     featuredArtistIds: parseIdList(featured, `${path}.featuredArtistIds`),
     originalArtistIds: parseIdList(original, `${path}.originalArtistIds`),
   };
+}
+
+/**
+ * The credits of a track representation (`artist { id }`, `featuredArtists { id }`,
+ * `originalArtists { id }` from the catalog), validated like parseCredits; a missing credit list
+ * means none. Throws InvalidInputError naming the representation's field.
+ */
+export function trackCredits(track: TrackRepresentation): Credits {
+  const { artistId } = trackSubject(track);
+  return parseCredits(
+    {
+      mainArtistId: artistId,
+      featuredArtistIds: idsOf(track.featuredArtists, 'Track.featuredArtists'),
+      originalArtistIds: idsOf(track.originalArtists, 'Track.originalArtists'),
+    },
+    'Track',
+  );
+}
+
+// `[{ id }]` becomes `[id]` for parseCredits to check; a list item that is not an artist object is
+// refused here, since a bare id is not what a catalog sends.
+function idsOf(artists: unknown, field: string): unknown {
+  if (!Array.isArray(artists)) return artists;
+  // Bounded before any item is looked at, as parseCredits bounds the ids.
+  if (artists.length > MAX_CREDITED_ARTISTS) {
+    throw new InvalidInputError(`${field} credits at most ${MAX_CREDITED_ARTISTS} artists, but got: ${artists.length}`, field);
+  }
+  return artists.map((artist: unknown, i) => {
+    if (typeof artist !== 'object' || artist === null || Array.isArray(artist)) {
+      throw new InvalidInputError(`${field}[${i}] must be an artist ({ id }), but got: ${quote(artist)}`, `${field}[${i}]`);
+    }
+    return (artist as { id?: unknown }).id;
+  });
 }
 
 function asList(value: unknown, field: string): readonly unknown[] {

@@ -4,7 +4,7 @@ import type { ConsentView, ConsentChangePayload as ConsentChangePayloadModel, Co
 import type { ArtistRef } from '../resolvers/Artist.js';
 import type { TrackRef } from '../resolvers/Track.js';
 import type { ConsentEvent as ConsentEventModel } from '../consent/event.js';
-import type { Decision } from '../consent/decide.js';
+import type { PartiesDecision, PartyDecision as PartyDecisionModel } from '../consent/parties.js';
 import type { Statement } from '../consent/statement.js';
 import type { ConsentSignals as ConsentSignalsModel, CawgAssertion } from '../consent/signals.js';
 import type { RequestContext } from '../context.js';
@@ -94,6 +94,11 @@ export type CawgTrainingMiningEntry = {
 };
 
 export type ClearConsentInput = {
+  /**
+   * For a track subject: the track's credits, so that `decision` is the track's decision over every
+   * credited party. Omit to get the subject's own decision. BAD_USER_INPUT for an artist subject.
+   */
+  credits?: InputMaybe<TrackCreditsInput>;
   /** A retry with the same key returns the first result and writes nothing. */
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   purpose: ConsentPurpose;
@@ -129,12 +134,20 @@ export type ConsentBasis =
 /** What a change did. */
 export type ConsentChangePayload = {
   __typename?: 'ConsentChangePayload';
-  /** The subject's decision for the purpose right after the change. */
+  /**
+   * The decision for the purpose right after the change: with `credits` in the input, the track's
+   * decision over those credited parties; without, the subject's own decision (its artist alone).
+   */
   decision: ConsentDecision;
   /** The ledger event recorded (or, for a retried idempotency key, the one recorded first). */
   event: ConsentEvent;
   /** The ledger position of the event; a read at this revision or later reflects the change. */
   revision: Scalars['String']['output'];
+  /**
+   * The track changed, as an entity (null for an artist-wide change): through the gateway,
+   * `track { consent { … } }` is decided with the catalog's credits.
+   */
+  track?: Maybe<Track>;
 };
 
 /** An artist's explicit choice about a purpose. */
@@ -142,11 +155,23 @@ export type ConsentChoice =
   | 'ALLOW'
   | 'DENY';
 
-/** The answer to: may this work be used for this purpose? */
+/**
+ * The answer to: may this work be used for this purpose? For a track, every artist the catalog
+ * credits on it is a party: AI purposes (the AI_TRAINING subtree and AI_INFERENCE) are allowed only
+ * when every party allows; RECOMMENDATION and ADVERTISING follow the MAIN artist alone. `allowed`,
+ * `basis`, `scope` and `statement` are those of the deciding party: the first party (MAIN, then
+ * FEATURED, then ORIGINAL) that denies, else MAIN.
+ */
 export type ConsentDecision = {
   __typename?: 'ConsentDecision';
   allowed: Scalars['Boolean']['output'];
   basis: ConsentBasis;
+  /**
+   * Every party that counted, MAIN first, then FEATURED, then ORIGINAL in the catalog's order; an
+   * artist credited twice is listed once, under its first role. For RECOMMENDATION and ADVERTISING
+   * only MAIN counts, so only MAIN is listed; an artist's own consent has MAIN alone.
+   */
+  parties: Array<PartyDecision>;
   /** The version of the platform's default policy. */
   policyVersion: Scalars['String']['output'];
   purpose: ConsentPurpose;
@@ -293,16 +318,34 @@ export type ConsentStatement = {
   trackId?: Maybe<Scalars['ID']['output']>;
 };
 
-/** Whose consent: the whole artist, or one of the artist's tracks. */
+/**
+ * Whose consent: the whole artist, or one of the artist's tracks. Any artist credited on a track
+ * (main, featured or original) records their own choice for it as `{ artistId: <self>, trackId }`;
+ * it counts for the track while the catalog credits them on it.
+ */
 export type ConsentSubjectInput = {
   artistId: Scalars['ID']['input'];
   /** Omit for the whole artist. */
   trackId?: InputMaybe<Scalars['ID']['input']>;
 };
 
-/** Whose decision: the whole artist, or one of the artist's tracks. */
+/** How an artist is credited on a track, as the catalog says. */
+export type CreditRole =
+  /** A performer in `featuredArtists` (their voice, their likeness). */
+  | 'FEATURED'
+  /** The track's `artist`. */
+  | 'MAIN'
+  /** An artist in `originalArtists`, whose work the track derives from (remix, cover, sample). */
+  | 'ORIGINAL';
+
+/** Whose decision: the whole artist, or one of the artist's tracks with the artists credited on it. */
 export type DecisionRequest = {
+  /** The artist, or for a track its main artist. */
   artistId: Scalars['ID']['input'];
+  /** The track's featured artists, in the catalog's order; only with `trackId`. Omit for none. */
+  featuredArtistIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** The track's original artists (remix, cover, sample), in the catalog's order; only with `trackId`. Omit for none. */
+  originalArtistIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   /** Omit for the whole artist. */
   trackId?: InputMaybe<Scalars['ID']['input']>;
 };
@@ -334,6 +377,22 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/**
+ * One credited artist's own answer for a purpose: the artist's statements about this track, then
+ * the artist's artist-wide statements, then the platform default. A statement filed under
+ * (artist, track) counts only while the catalog credits that artist on that track.
+ */
+export type PartyDecision = {
+  __typename?: 'PartyDecision';
+  allowed: Scalars['Boolean']['output'];
+  artistId: Scalars['ID']['output'];
+  basis: ConsentBasis;
+  role: CreditRole;
+  scope: ConsentScope;
+  /** The statement that decided for this party, or null when the platform default decided. */
+  statement?: Maybe<ConsentStatement>;
+};
+
 export type Query = {
   __typename?: 'Query';
   /**
@@ -349,8 +408,10 @@ export type Query = {
    */
   consentChanges: ConsentEventConnection;
   /**
-   * The decision for one purpose for each request, in input order, optionally as of a past instant.
-   * At most 1000 requests per call (more is BAD_USER_INPUT); one database read whatever the count.
+   * The decision for one purpose for each request, in input order, optionally as of a past instant
+   * (each party's ledger at that instant, with the credits given). A track's decision is over every
+   * credited party (see `ConsentDecision`). At most 1000 requests per call and 20 featured and
+   * original artists per request (more is BAD_USER_INPUT); one database read whatever the count.
    */
   consentDecisions: Array<ConsentDecision>;
 };
@@ -377,6 +438,11 @@ export type QueryConsentDecisionsArgs = {
 
 export type SetConsentInput = {
   choice: ConsentChoice;
+  /**
+   * For a track subject: the track's credits, so that `decision` is the track's decision over every
+   * credited party. Omit to get the subject's own decision. BAD_USER_INPUT for an artist subject.
+   */
+  credits?: InputMaybe<TrackCreditsInput>;
   /** When the statement stops deciding. Must be in the future. */
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** A retry with the same key returns the first result and writes nothing. */
@@ -394,8 +460,11 @@ export type Track = {
   /** Owned by the catalog subgraph; required here so a track's statements count only for its real artist. */
   artist: Artist;
   /**
-   * The track's consent: the track's own statements first, then the artist's, then the platform
-   * default. Null with an error when the caller is not authorised or the consent store cannot answer.
+   * The track's consent over every credited party (see `ConsentDecision`): each party's statements
+   * about this track first, then that party's artist-wide statements, then the platform default.
+   * The catalog may credit at most 20 featured and original artists together (MAX_CREDITED_ARTISTS);
+   * more, an artist twice in one list, or an id that is not a string is BAD_USER_INPUT for this
+   * track. Null with an error when the caller is not authorised or the consent store cannot answer.
    */
   consent?: Maybe<Consent>;
   /**
@@ -403,7 +472,11 @@ export type Track = {
    * `first` is at most 100; `after` takes a cursor from this field; `purpose` keeps only events about it.
    */
   consentHistory: ConsentEventConnection;
+  /** Owned by the catalog subgraph: performers featured on the track. Each is a party to the track's consent. */
+  featuredArtists: Array<Artist>;
   id: Scalars['ID']['output'];
+  /** Owned by the catalog subgraph: artists whose work the track derives from (remix, cover, sample). Each is a party to the track's consent. */
+  originalArtists: Array<Artist>;
 };
 
 
@@ -416,6 +489,19 @@ export type TrackConsentHistoryArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   purpose?: InputMaybe<ConsentPurpose>;
+};
+
+/**
+ * The artists credited on a track, as the catalog has them, so a change's payload can answer with the
+ * track's decision over every party. At most 20 featured and original artists together.
+ */
+export type TrackCreditsInput = {
+  /** The catalog's `Track.featuredArtists`, in its order; omit for none. */
+  featuredArtistIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** The track's main artist (the catalog's `Track.artist`). */
+  mainArtistId: Scalars['ID']['input'];
+  /** The catalog's `Track.originalArtists`, in its order; omit for none. */
+  originalArtistIds?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -512,8 +598,8 @@ export type FederationReferenceTypes = ResolversObject<{
     ( { __typename: 'Track' }
     & GraphQLRecursivePick<FederationTypes['Track'], {"id":true}>
     & ( Record<PropertyKey, never>
-        | GraphQLRecursivePick<FederationTypes['Track'], {"artist":{"id":true}}>
-        | GraphQLRecursivePick<FederationTypes['Track'], {"artist":{"id":true}}>
+        | GraphQLRecursivePick<FederationTypes['Track'], {"artist":{"id":true},"featuredArtists":{"id":true},"originalArtists":{"id":true}}>
+        | GraphQLRecursivePick<FederationTypes['Track'], {"artist":{"id":true},"featuredArtists":{"id":true},"originalArtists":{"id":true}}>
         | GraphQLRecursivePick<FederationTypes['Track'], {"artist":{"id":true}}> ) );
 }>;
 
@@ -534,7 +620,7 @@ export type ResolversTypes = ResolversObject<{
   ConsentBasis: ConsentBasis;
   ConsentChangePayload: ResolverTypeWrapper<ConsentChangePayloadModel>;
   ConsentChoice: ConsentChoice;
-  ConsentDecision: ResolverTypeWrapper<Decision>;
+  ConsentDecision: ResolverTypeWrapper<PartiesDecision>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ConsentEvent: ResolverTypeWrapper<ConsentEventModel>;
   ConsentEventConnection: ResolverTypeWrapper<ConsentEventConnectionModel>;
@@ -545,13 +631,16 @@ export type ResolversTypes = ResolversObject<{
   ConsentSignals: ResolverTypeWrapper<ConsentSignalsModel>;
   ConsentStatement: ResolverTypeWrapper<Statement>;
   ConsentSubjectInput: ConsentSubjectInput;
+  CreditRole: CreditRole;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DecisionRequest: DecisionRequest;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PartyDecision: ResolverTypeWrapper<PartyDecisionModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SetConsentInput: SetConsentInput;
   Track: ResolverTypeWrapper<TrackRef>;
+  TrackCreditsInput: TrackCreditsInput;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -567,7 +656,7 @@ export type ResolversParentTypes = ResolversObject<{
   ClearConsentInput: ClearConsentInput;
   Consent: ConsentView;
   ConsentChangePayload: ConsentChangePayloadModel;
-  ConsentDecision: Decision;
+  ConsentDecision: PartiesDecision;
   Boolean: Scalars['Boolean']['output'];
   ConsentEvent: ConsentEventModel;
   ConsentEventConnection: ConsentEventConnectionModel;
@@ -579,9 +668,11 @@ export type ResolversParentTypes = ResolversObject<{
   DecisionRequest: DecisionRequest;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  PartyDecision: PartyDecisionModel;
   Query: Record<PropertyKey, never>;
   SetConsentInput: SetConsentInput;
   Track: TrackRef;
+  TrackCreditsInput: TrackCreditsInput;
 }>;
 
 export type ArtistResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Artist'] = ResolversParentTypes['Artist'], FederationReferenceType extends FederationReferenceTypes['Artist'] = FederationReferenceTypes['Artist']> = ResolversObject<{
@@ -623,11 +714,13 @@ export type ConsentChangePayloadResolvers<ContextType = RequestContext, ParentTy
   decision?: Resolver<ResolversTypes['ConsentDecision'], ParentType, ContextType>;
   event?: Resolver<ResolversTypes['ConsentEvent'], ParentType, ContextType>;
   revision?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  track?: Resolver<Maybe<ResolversTypes['Track']>, ParentType, ContextType>;
 }>;
 
 export type ConsentDecisionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConsentDecision'] = ResolversParentTypes['ConsentDecision']> = ResolversObject<{
   allowed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   basis?: Resolver<ResolversTypes['ConsentBasis'], ParentType, ContextType>;
+  parties?: Resolver<Array<ResolversTypes['PartyDecision']>, ParentType, ContextType>;
   policyVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   purpose?: Resolver<ResolversTypes['ConsentPurpose'], ParentType, ContextType>;
   scope?: Resolver<ResolversTypes['ConsentScope'], ParentType, ContextType>;
@@ -695,6 +788,15 @@ export type PageInfoResolvers<ContextType = RequestContext, ParentType extends R
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
+export type PartyDecisionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PartyDecision'] = ResolversParentTypes['PartyDecision']> = ResolversObject<{
+  allowed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  artistId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  basis?: Resolver<ResolversTypes['ConsentBasis'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['CreditRole'], ParentType, ContextType>;
+  scope?: Resolver<ResolversTypes['ConsentScope'], ParentType, ContextType>;
+  statement?: Resolver<Maybe<ResolversTypes['ConsentStatement']>, ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   artistsAllowing?: Resolver<ResolversTypes['ArtistConnection'], ParentType, ContextType, RequireFields<QueryArtistsAllowingArgs, 'first' | 'purpose'>>;
   consentChanges?: Resolver<ResolversTypes['ConsentEventConnection'], ParentType, ContextType, RequireFields<QueryConsentChangesArgs, 'first'>>;
@@ -725,6 +827,7 @@ export type Resolvers<ContextType = RequestContext> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PartyDecision?: PartyDecisionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Track?: TrackResolvers<ContextType>;
 }>;

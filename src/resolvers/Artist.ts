@@ -9,6 +9,6 @@ export interface ArtistRef {
 /** Resolvers of `Artist`: references are validated before anything reads the database. */
 export const Artist: ArtistResolvers = {
   __resolveReference: (ref) => ({ id: parseId(ref.id, 'Artist.id') }),
-  consent: (artist, args, ctx) => ctx.consent.consent({ artistId: artist.id, trackId: null }, args.asOf),
+  consent: (artist, args, ctx) => ctx.consent.artistConsent(artist.id, args.asOf),
   consentHistory: (artist, args, ctx) => ctx.consent.history({ artistId: artist.id, trackId: null }, args),
 };

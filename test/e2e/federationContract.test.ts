@@ -46,7 +46,7 @@ describe('federation contract of the consent subgraph', () => {
     expect(res.errors).toBeUndefined();
     const sdl: string = res.data._service.sdl;
     expect(sdl).toMatch(/@link\(\s*url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.9"/);
-    expect(sdl).toMatch(/\): Consent @requires\(fields: "artist \{ id \}"\) @requiresScopes\(scopes: \[\["consent:read"\]\]\)/);
+    expect(sdl).toMatch(/\): Consent @requires\(fields: "artist \{ id \} featuredArtists \{ id \} originalArtists \{ id \}"\) @requiresScopes\(scopes: \[\["consent:read"\]\]\)/);
     await expect(sdl).toMatchFileSnapshot('__snapshots__/consent.service.graphql');
   });
 
@@ -121,6 +121,26 @@ describe('federation contract of the consent subgraph', () => {
 
     expect(result.errors?.map((e) => e.message)).toBeUndefined();
     expect((result.hints ?? []).map((h) => `${h.definition.code} @ ${h.coordinate ?? '-'}`)).toEqual(ACCEPTED_HINTS);
+    expect(result.supergraphSdl).toMatch(/@join__field\(graph: CONSENT, requires: "artist \{ id \} featuredArtists \{ id \} originalArtists \{ id \}"\)/);
+    // consentHistory is its main artist's alone, so it still requires the artist only.
     expect(result.supergraphSdl).toMatch(/@join__field\(graph: CONSENT, requires: "artist \{ id \}"\)/);
   });
+
+  it.each(['featuredArtists', 'originalArtists'])(
+    'refuses to compose with a catalog whose Track lacks %s, naming the field (no silent single-party answers)',
+    (field) => {
+      const catalogSdl = CATALOG_SDL.replace(new RegExp(`^.*\\n  ${field}: .*$`, 'm'), '');
+      expect(catalogSdl).not.toContain(`${field}:`);
+
+      const result = composeServices([
+        { name: 'catalog', url: 'http://catalog.invalid/graphql', typeDefs: parse(catalogSdl) },
+        { name: 'consent', url: 'http://consent.invalid/graphql', typeDefs: parse(subgraph.sdl) },
+      ]);
+
+      expect(result.supergraphSdl).toBeUndefined();
+      expect(result.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([
+        ['EXTERNAL_MISSING_ON_BASE', `Field "Track.${field}" is marked @external on all the subgraphs in which it is listed (subgraph "consent").`],
+      ]);
+    },
+  );
 });

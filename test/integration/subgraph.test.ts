@@ -42,7 +42,7 @@ describe('the consent subgraph on a real database', () => {
 
   it('serves its contract through _service { sdl }', async () => {
     const res = await subgraph.query('{ _service { sdl } }');
-    expect(res.data._service.sdl).toMatch(/consent\([^)]*asOf: DateTime\s*\): Consent @requires\(fields: "artist \{ id \}"\)/);
+    expect(res.data._service.sdl).toMatch(/consent\([^)]*asOf: DateTime\s*\): Consent @requires\(fields: "artist \{ id \} featuredArtists \{ id \} originalArtists \{ id \}"\)/);
     expect(res.data._service.sdl).toContain('@requiresScopes(scopes: [["consent:read"]])');
     expect(res.data._service.sdl).toMatch(/type Track\s+@key\(fields: "id"\)/);
   });
