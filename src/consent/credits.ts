@@ -67,7 +67,7 @@ export function parseCredits(input: unknown, path: string): Credits {
   const count = featured.length + original.length;
   if (count > MAX_CREDITED_ARTISTS) {
     throw new InvalidInputError(
-      `${path} credits at most ${MAX_CREDITED_ARTISTS} featured and original artists together, but got: ${count}`,
+      `${path}: a track credits at most ${MAX_CREDITED_ARTISTS} featured and original artists together, but got: ${count}`,
       path,
     );
   }

@@ -71,7 +71,7 @@ describe('bad credits', () => {
     ['original credits on an artist-wide request', { artistId: 'a-1', originalArtistIds: ['x-1'] }, 'requests[2].originalArtistIds credits artists on a track'],
     ['an artist twice', { artistId: 'a-1', trackId: 't-1', originalArtistIds: ['x-1', 'x-1'] }, 'requests[2].originalArtistIds must not list an artist twice'],
     ['a malformed id', { artistId: 'a-1', trackId: 't-1', featuredArtistIds: ['ok', 'no way'] }, 'requests[2].featuredArtistIds[1] must be a string'],
-    [`${MAX_CREDITED_ARTISTS + 1} credits`, { artistId: 'a-1', trackId: 't-1', featuredArtistIds: ids(15), originalArtistIds: ids(6, 'o') }, `requests[2] credits at most ${MAX_CREDITED_ARTISTS}`],
+    [`${MAX_CREDITED_ARTISTS + 1} credits`, { artistId: 'a-1', trackId: 't-1', featuredArtistIds: ids(15), originalArtistIds: ids(6, 'o') }, `requests[2]: a track credits at most ${MAX_CREDITED_ARTISTS}`],
   ])('refuses consentDecisions with %s, naming its index, with 0 reads', async (_name, bad, message) => {
     const requests = [{ artistId: 'a-1' }, { artistId: 'a-1', trackId: 't-1', featuredArtistIds: ['x-1'] }, bad];
     const { result, reads } = await countReads(subgraph.store, () => subgraph.query(DECISIONS, { q: requests }, reader));
@@ -89,7 +89,7 @@ describe('bad credits', () => {
     const cases = [
       [{ artistId: 'a-1' }, { mainArtistId: 'a-1' }, 'credits are the credits of a track, so they need subject.trackId'],
       [{ artistId: 'a-1', trackId: 't-1' }, { mainArtistId: 'a-1', featuredArtistIds: ['x-1', 'x-1'] }, 'credits.featuredArtistIds must not list an artist twice'],
-      [{ artistId: 'a-1', trackId: 't-1' }, { mainArtistId: 'a-1', originalArtistIds: ids(MAX_CREDITED_ARTISTS + 1) }, `credits credits at most ${MAX_CREDITED_ARTISTS}`],
+      [{ artistId: 'a-1', trackId: 't-1' }, { mainArtistId: 'a-1', originalArtistIds: ids(MAX_CREDITED_ARTISTS + 1) }, `credits: a track credits at most ${MAX_CREDITED_ARTISTS}`],
       [{ artistId: 'a-1', trackId: 't-1' }, { mainArtistId: 'a 1' }, 'credits.mainArtistId must be a string'],
     ] as const;
     for (const [subject, credits, message] of cases) {

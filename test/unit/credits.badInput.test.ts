@@ -41,7 +41,7 @@ describe('parseCredits given bad input', () => {
 
   it(`refuses more than ${MAX_CREDITED_ARTISTS} featured and original artists together`, () => {
     const error = refusal({ mainArtistId: 'm', featuredArtistIds: ids(10, 'f'), originalArtistIds: ids(MAX_CREDITED_ARTISTS - 9, 'o') });
-    expect(error.message).toBe(`${PATH} credits at most ${MAX_CREDITED_ARTISTS} featured and original artists together, but got: ${MAX_CREDITED_ARTISTS + 1}`);
+    expect(error.message).toBe(`${PATH}: a track credits at most ${MAX_CREDITED_ARTISTS} featured and original artists together, but got: ${MAX_CREDITED_ARTISTS + 1}`);
   });
 
   it('refuses an oversized list by its length, before reading any of its ids', () => {
