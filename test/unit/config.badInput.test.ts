@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { PRODUCTION_ENV, TEST_SECRET } from '../helpers/environments.js';
 
-const SECRET = 'a-secret-of-at-least-thirty-two-characters';
-const SIGNING_SECRET = 'a-signing-secret-of-at-least-32-characters';
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  AUTH_JWT_SECRET: SECRET,
-  AUTH_ISSUER: 'https://id.example',
-  AUTH_AUDIENCE: 'consent',
-  GATEWAY_SIGNATURE_SECRET: SIGNING_SECRET,
-};
 
 describe('loadConfig given bad configuration', () => {
   it('refuses to start in production without token verification keys', () => {
@@ -21,7 +13,7 @@ describe('loadConfig given bad configuration', () => {
     ['AUTH_ISSUER', /NODE_ENV=production needs AUTH_ISSUER/],
     ['AUTH_AUDIENCE', /NODE_ENV=production needs AUTH_AUDIENCE/],
   ])('refuses to start in production without %s, naming it', (name, message) => {
-    const env: Record<string, string> = { ...PRODUCTION };
+    const env: Record<string, string> = { ...PRODUCTION_ENV };
     delete env[name];
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -29,14 +21,14 @@ describe('loadConfig given bad configuration', () => {
   });
 
   it('refuses to start in production without GATEWAY_SIGNATURE_SECRET, naming REQUIRE_GATEWAY_SIGNATURE=false as the way off', () => {
-    const { GATEWAY_SIGNATURE_SECRET: _secret, ...unsigned } = PRODUCTION;
+    const { GATEWAY_SIGNATURE_SECRET: _secret, ...unsigned } = PRODUCTION_ENV;
     expect(() => loadConfig(unsigned)).toThrow(ConfigError);
     expect(() => loadConfig(unsigned)).toThrow(/set GATEWAY_SIGNATURE_SECRET .* or REQUIRE_GATEWAY_SIGNATURE=false/);
   });
 
   it('refuses a METRICS_PORT equal to PORT', () => {
     expect(() => loadConfig({ PORT: '4001', METRICS_PORT: '4001' })).toThrow(/METRICS_PORT must differ from PORT \(4001\)/);
-    expect(() => loadConfig({ ...PRODUCTION, PORT: '9464' })).toThrow(/METRICS_PORT must differ from PORT \(9464\)/);
+    expect(() => loadConfig({ ...PRODUCTION_ENV, PORT: '9464' })).toThrow(/METRICS_PORT must differ from PORT \(9464\)/);
   });
 
   it.each([
@@ -46,7 +38,7 @@ describe('loadConfig given bad configuration', () => {
     ['a token lifetime in words', { AUTH_MAX_TOKEN_AGE: '1d' }, /AUTH_MAX_TOKEN_AGE must be an integer/],
     ['a clock skew over five minutes', { AUTH_CLOCK_SKEW: '3600' }, /AUTH_CLOCK_SKEW must be an integer from 0 to 300, but got: "3600"/],
     ['a metrics port out of range', { METRICS_PORT: '65536' }, /METRICS_PORT must be an integer from 0 to 65535, but got: "65536"/],
-    ['both a secret and a JWKS URL', { AUTH_JWT_SECRET: SECRET, AUTH_JWKS_URL: 'https://id.example/jwks.json' }, /not both/],
+    ['both a secret and a JWKS URL', { AUTH_JWT_SECRET: TEST_SECRET, AUTH_JWKS_URL: 'https://id.example/jwks.json' }, /not both/],
     ['a secret shorter than 32 characters', { AUTH_JWT_SECRET: 'short' }, /AUTH_JWT_SECRET must be at least 32 characters/],
     ['a JWKS URL that is not http(s)', { AUTH_JWKS_URL: 'file:///etc/keys' }, /AUTH_JWKS_URL must be an http\(s\) URL/],
     ['a port out of range', { PORT: '70000' }, /PORT must be an integer from 0 to 65535, but got: "70000"/],

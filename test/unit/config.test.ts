@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../gateway/config.js';
 import { loadConfig } from '../../src/config.js';
+import { PRODUCTION_ENV, TEST_SECRET, TEST_SIGNING_SECRET } from '../helpers/environments.js';
 
-const SECRET = 'a-secret-of-at-least-thirty-two-characters';
-const SIGNING_SECRET = 'a-signing-secret-of-at-least-32-characters';
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  AUTH_JWT_SECRET: SECRET,
-  AUTH_ISSUER: 'https://id.example',
-  AUTH_AUDIENCE: 'consent',
-  GATEWAY_SIGNATURE_SECRET: SIGNING_SECRET,
-};
 
 describe('loadConfig', () => {
   it('leaves the database URI unset (for the caller to refuse or provide) with an ephemeral dev secret when nothing is set', () => {
@@ -40,9 +32,9 @@ describe('loadConfig', () => {
   });
 
   it('verifies with a shared secret or a JWKS, with issuer and audience when given', () => {
-    expect(loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'consent' }).auth).toEqual({
+    expect(loadConfig({ AUTH_JWT_SECRET: TEST_SECRET, AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'consent' }).auth).toEqual({
       kind: 'secret',
-      secret: SECRET,
+      secret: TEST_SECRET,
       issuer: 'https://id.example',
       audience: 'consent',
       maxTokenAge: 86_400,
@@ -52,27 +44,27 @@ describe('loadConfig', () => {
   });
 
   it('starts in production with keys, issuer, audience and the gateway signature secret configured', () => {
-    const config = loadConfig({ ...PRODUCTION, PORT: '8080', HOST: '0.0.0.0' });
+    const config = loadConfig({ ...PRODUCTION_ENV, PORT: '8080', HOST: '0.0.0.0' });
     expect(config).toMatchObject({ env: 'production', port: 8080, host: '0.0.0.0' });
     expect(config.auth).toMatchObject({ issuer: 'https://id.example', audience: 'consent' });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('reads the token lifetime limit and clock skew from AUTH_MAX_TOKEN_AGE and AUTH_CLOCK_SKEW', () => {
-    expect(loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_MAX_TOKEN_AGE: '3600', AUTH_CLOCK_SKEW: '5' }).auth).toMatchObject({ maxTokenAge: 3600, clockSkew: 5 });
+    expect(loadConfig({ AUTH_JWT_SECRET: TEST_SECRET, AUTH_MAX_TOKEN_AGE: '3600', AUTH_CLOCK_SKEW: '5' }).auth).toMatchObject({ maxTokenAge: 3600, clockSkew: 5 });
     expect(loadConfig({ AUTH_MAX_TOKEN_AGE: '600' }).auth).toMatchObject({ kind: 'ephemeral', maxTokenAge: 600 });
   });
 
   it('requires gateway signatures by default in production, and REQUIRE_GATEWAY_SIGNATURE=false turns that off', () => {
-    expect(loadConfig(PRODUCTION).requireGatewaySignature).toBe(true);
-    const { GATEWAY_SIGNATURE_SECRET: _secret, ...unsigned } = PRODUCTION;
+    expect(loadConfig(PRODUCTION_ENV).requireGatewaySignature).toBe(true);
+    const { GATEWAY_SIGNATURE_SECRET: _secret, ...unsigned } = PRODUCTION_ENV;
     expect(loadConfig({ ...unsigned, REQUIRE_GATEWAY_SIGNATURE: 'false' }).requireGatewaySignature).toBe(false);
-    expect(loadConfig({ AUTH_JWT_SECRET: SECRET, GATEWAY_SIGNATURE_SECRET: SIGNING_SECRET }).requireGatewaySignature).toBe(false);
+    expect(loadConfig({ AUTH_JWT_SECRET: TEST_SECRET, GATEWAY_SIGNATURE_SECRET: TEST_SIGNING_SECRET }).requireGatewaySignature).toBe(false);
   });
 
   it('serves /metrics on its own port 9464 in production, on the service port in development unless METRICS_PORT is set', () => {
-    expect(loadConfig(PRODUCTION).metricsPort).toBe(9464);
-    expect(loadConfig({ ...PRODUCTION, METRICS_PORT: '9100' }).metricsPort).toBe(9100);
+    expect(loadConfig(PRODUCTION_ENV).metricsPort).toBe(9464);
+    expect(loadConfig({ ...PRODUCTION_ENV, METRICS_PORT: '9100' }).metricsPort).toBe(9100);
     expect(loadConfig({}).metricsPort).toBeNull();
     expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
   });
