@@ -1,7 +1,7 @@
 import { loadConfig } from '../src/config.js';
 import { playgroundOptions } from '../src/playground/playgroundOptions.js';
 import { renderPlayground } from '../src/playground/renderPlayground.js';
-import { runEntryPoint } from '../src/runEntryPoint.js';
+import { runEntryPoint, stopOnSignals } from '../src/runEntryPoint.js';
 import { startService } from '../src/service.js';
 import { loadDevConfig } from './config.js';
 import { DEMO_ARTISTS } from './demo/demoData.js';
@@ -46,18 +46,14 @@ async function start(): Promise<void> {
     throw error;
   });
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: draining requests and stopping…`);
-    await service.stop();
-    await ferretdb?.stop();
-    say('Database stopped. Bye.');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  stopOnSignals(
+    say,
+    async () => {
+      await service.stop();
+      await ferretdb?.stop();
+    },
+    'Database stopped. Bye.',
+  );
 }
 
 runEntryPoint(start);

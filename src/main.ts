@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
-import { runEntryPoint } from './runEntryPoint.js';
+import { runEntryPoint, stopOnSignals } from './runEntryPoint.js';
 import { startService } from './service.js';
 
 /** The production entry: loadConfig → startService on MONGODB_URI; Ctrl-C or SIGTERM drains and stops everything. */
@@ -9,18 +9,7 @@ async function main(): Promise<void> {
   if (config.database.uri === null) throw new ConfigError('MONGODB_URI is not set: run `npm start` for the embedded database, or set it.');
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const service = await startService(config, { log: say });
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: draining requests and stopping…`);
-    await service.stop();
-    say('Database connection closed. Bye.');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  stopOnSignals(say, () => service.stop(), 'Database connection closed. Bye.');
 }
 
 runEntryPoint(main);

@@ -14,3 +14,21 @@ export function runEntryPoint(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/**
+ * On the first SIGINT or SIGTERM, says so, runs `stop` (drain, then close what the command
+ * opened), says `farewell` and exits 0; a second signal while stopping is ignored.
+ */
+export function stopOnSignals(say: (line: string) => void, stop: () => Promise<void>, farewell: string): void {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: draining requests and stopping…`);
+    await stop();
+    say(farewell);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
