@@ -219,6 +219,20 @@ describe('a track decided over every credited party', () => {
       expect({ stale: stale.reads, current: current.reads }).toEqual({ stale: 2, current: 1 });
     },
   );
+
+  it('prices parties at their cap: every purpose with every party for 1000 tracks is over the request budget and refused before any read, 200 tracks fit', async () => {
+    const ALL_PARTIES = /* GraphQL */ `
+      query AllParties($representations: [_Any!]!) {
+        _entities(representations: $representations) { ... on Track { consent { decisions { allowed parties { artistId role allowed } } } } }
+      }`;
+    const tracks = (n: number) => Array.from({ length: n }, (_, t) => aCreditedTrackRef(`t-cap-${t}`, 'm-cap', [`f-cap-${t % 5}`], []));
+    const over = await countReads(subgraph.store, () => subgraph.query(ALL_PARTIES, { representations: tracks(1000) }, reader));
+    expect(over.result.errors?.map((e) => e.extensions?.code)).toEqual(['COST_ESTIMATED_TOO_EXPENSIVE']);
+    expect(over.reads).toBe(0);
+    const within = await subgraph.query(ALL_PARTIES, { representations: tracks(200) }, reader);
+    expect(within.errors).toBeUndefined();
+    expect(within.data._entities).toHaveLength(200);
+  });
 });
 
 describe('a change by any credited party', () => {
