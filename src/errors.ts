@@ -54,13 +54,17 @@ const REQUEST_CODES = new Set([
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
 // graphql-js refuses a document over `maxTokens` while parsing, as a "Syntax Error" (with a typo:
-// "more that"). It is a size limit, not a syntax mistake, so the client is told what to do.
+// "more that"), and graphql-armor words its depth, alias and directive limits the same way. They
+// are limits, not syntax mistakes, so the client is told which limit it hit and what to do.
 const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\.?/;
+const ARMOR_LIMIT = /^Syntax Error: (.+ limit of \d+ exceeded.*)$/s;
 
 function clientMessage(message: string, hideSuggestions: boolean | undefined): string {
-  const limit = TOKEN_LIMIT.exec(message);
-  if (limit !== null) return `The operation text has more than ${limit[1]} tokens; send long lists (representations, requests) in variables.`;
-  return hideSuggestions ? message.replace(SUGGESTION, '') : message;
+  const tokens = TOKEN_LIMIT.exec(message);
+  if (tokens !== null) return `The operation text has more than ${tokens[1]} tokens; send long lists (representations, requests) in variables.`;
+  const limit = ARMOR_LIMIT.exec(message);
+  const text = limit !== null ? `Request limit: ${limit[1]}` : message;
+  return hideSuggestions ? text.replace(SUGGESTION, '') : text;
 }
 
 /**

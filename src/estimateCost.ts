@@ -67,20 +67,24 @@ export function estimateCost(
   };
 
   // `factor` is the product of the list sizes around the selection; `sized` maps the child field
-  // names a parent's `@listSize(sizedFields:)` sizes to that size.
-  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType, factor: number, sized: ReadonlyMap<string, number>, spreads: ReadonlySet<string>): void => {
+  // names a parent's `@listSize(sizedFields:)` sizes to that size; `visited` holds the fragments
+  // already expanded into this selection set: as in execution (graphql-js's collectFields), a
+  // fragment spread twice in one selection set adds nothing, and expanding it again would let
+  // nested spreads multiply the walk exponentially.
+  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType, factor: number, sized: ReadonlyMap<string, number>, visited: Set<string>): void => {
     for (const selection of set.selections) {
       if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) as GraphQLCompositeType | undefined) : parent;
-        if (type !== undefined) walk(selection.selectionSet, type, factor, sized, spreads);
+        if (type !== undefined) walk(selection.selectionSet, type, factor, sized, visited);
         continue;
       }
       if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const name = selection.name.value;
         const fragment = fragments.get(name);
         const type = fragment && (schema.getType(fragment.typeCondition.name.value) as GraphQLCompositeType | undefined);
-        if (fragment === undefined || type === undefined || spreads.has(name)) continue;
-        walk(fragment.selectionSet, type, factor, sized, new Set([...spreads, name]));
+        if (fragment === undefined || type === undefined || visited.has(name)) continue;
+        visited.add(name);
+        walk(fragment.selectionSet, type, factor, sized, visited);
         continue;
       }
       if (!('getFields' in parent)) continue; // only __typename can be selected on a union
@@ -111,7 +115,7 @@ export function estimateCost(
       const fieldWeight = weightOf(directiveArguments(field, 'cost'));
       const typeWeight = isCompositeType(named) ? (weightOf(directiveArguments(named, 'cost')) || 1) : 0;
       cost += inner * (fieldWeight + typeWeight);
-      if (selection.selectionSet !== undefined && isCompositeType(named)) walk(selection.selectionSet, named, inner, childSized, spreads);
+      if (selection.selectionSet !== undefined && isCompositeType(named)) walk(selection.selectionSet, named, inner, childSized, new Set());
     }
   };
 

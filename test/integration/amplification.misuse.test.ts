@@ -82,6 +82,19 @@ describe('amplification through _entities aliases', () => {
     });
   }
 
+  it('prices nested fragment spreads once per selection set, as execution runs them, so a spread bomb costs no stall', async () => {
+    // 190 × 190 spreads of a fragment with 190 aliases: expanded naively, 6.9 million field visits.
+    const spreads = (name: string) => Array.from({ length: 190 }, () => `...${name}`).join(' ');
+    const fields = Array.from({ length: 190 }, (_, i) => `a${i}: __typename`).join(' ');
+    const query = `query { ...F0 } fragment F0 on Query { ${spreads('F1')} } fragment F1 on Query { ${spreads('F2')} } fragment F2 on Query { ${fields} }`;
+    const { res, reads, worstProbeMs } = await underProbe(() => subgraph.query(query, {}));
+    console.log(`fragment spread bomb, anonymous: worst /health/live probe ${worstProbeMs.toFixed(1)} ms (target < 50 ms)`);
+    expect(res.errors).toBeUndefined();
+    expect(Object.keys(res.data)).toHaveLength(190);
+    expect(reads).toBe(0);
+    expect(worstProbeMs).toBeLessThan(250);
+  });
+
   it('refuses a fragment spread that multiplies representations, however it is written', async () => {
     const query = `query ($r: [_Any!]!) { a: _entities(representations: $r) { ...T } b: _entities(representations: $r) { ...T } } fragment T on Track { id }`;
     const { res, reads } = await underProbe(() => subgraph.query(query, { r: representations.slice(0, 501) }, reader));
