@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { composeServices } from '@apollo/composition';
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import type { ValidateUserFnParams } from '@envelop/generic-auth';
 import { createGatewayRuntime, type GatewayPlugin, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { createInlineSigningKeyProvider, createRemoteJwksSigningKeyProvider, useJWT } from '@graphql-mesh/plugin-jwt-auth';
@@ -91,6 +92,18 @@ export const CLIENT_FACING_CODES: ReadonlySet<string> = new Set([
   'RESPONSE_TOO_LARGE',
 ]);
 
+/** The gateway's own bounds on a client operation's text, depth, aliases and directives. */
+export const GATEWAY_REQUEST_LIMITS = Object.freeze({
+  maxTokens: { n: 4000 },
+  // GraphiQL's own schema query is deeper than any operation; introspection is the gateway's to answer.
+  maxDepth: { n: 12, ignoreIntrospection: true },
+  maxAliases: { n: 50 },
+  maxDirectives: { n: 50 },
+  // Demand control (below) prices operations; armor's cost rule counts literal `first` values only.
+  costLimit: { enabled: false },
+  blockFieldSuggestion: { enabled: false },
+});
+
 /** Composes `subgraphs` into a supergraph SDL, throwing one error that lists every composition error. */
 export function composeSupergraph(subgraphs: GatewaySubgraph[]): string {
   const result = composeServices(
@@ -148,6 +161,10 @@ export function createGateway(opts: CreateGatewayOptions): Gateway {
     // The cast only bridges typings: plugin-jwt-auth's .d.ts bundles its own copy of the Logger
     // class (with #private), which TypeScript treats as unrelated to the runtime's.
     plugins: () => [
+      // Parsing and validating a client's operation is the gateway's own work, before any
+      // subgraph is asked: bounded here, looser than the subgraph's own limits (src/limits.ts) so
+      // that what a client may send still reaches the subgraph, which refuses by its own rules.
+      ...(new EnvelopArmor(GATEWAY_REQUEST_LIMITS).protect().plugins as unknown as GatewayPlugin[]),
       useJWT({
         signingKeyProviders: [
           opts.auth.kind === 'secret'

@@ -80,4 +80,13 @@ describe('request limits with the gateway in front', () => {
     ]);
     expect(res.errors![0]!.message).toMatch(/alias/i);
   });
+
+  it('refuses a token flood and a deep operation at the gateway itself, before any subgraph is asked', async () => {
+    const tokens = await postGraphQL(supergraph.url, `{ tracks(ids: ["t-1"]) { ${'id '.repeat(5000)} } }`, {}, reader);
+    expect(tokens.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(tokens.errors![0]!.extensions).not.toHaveProperty('serviceName');
+    const nested = (depth: number): string => (depth === 0 ? 'id' : `f${depth} { ${nested(depth - 1)} }`);
+    const deep = await postGraphQL(supergraph.url, `{ tracks(ids: ["t-1"]) { ${nested(14)} } }`, {}, reader);
+    expect(deep.errors?.some((e) => /depth limit of 12/i.test(e.message) && !('serviceName' in (e.extensions ?? {})))).toBe(true);
+  });
 });
