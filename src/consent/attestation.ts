@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { CreditRole } from './credits.js';
+import { partiesOf, type CreditRole, type Party } from './credits.js';
 import type { Basis, Scope } from './decide.js';
-import type { PartiesDecision } from './parties.js';
+import { decideParties, statementsOfParties, trackSubjectsOf, type PartiesDecision } from './parties.js';
+import type { Policy } from './policy.js';
 import type { Purpose } from './purposes.js';
+import type { Statement, Subject } from './statement.js';
 
 /** The version tag that opens every canonical leaf; a change of the leaf's fields or order gets a new one. */
 export const LEAF_VERSION = 'consent-decision/1';
@@ -117,7 +119,7 @@ export function leafHash(decision: AttestedDecision): string {
  */
 export function merkleRoot(leafHashes: readonly string[]): string {
   if (leafHashes.length === 0) return createHash('sha256').digest('hex');
-  let level = leafHashes.map((hex) => Buffer.from(hex, 'hex'));
+  let level: Buffer[] = leafHashes.map((hex) => Buffer.from(hex, 'hex'));
   while (level.length > 1) {
     const next: Buffer[] = [];
     for (let i = 0; i < level.length; i += 2) {
@@ -158,4 +160,30 @@ export function attestationStatement(fields: {
     root: merkleRoot(leafHashes),
     leafHashes,
   };
+}
+
+/** The parties of an attested request: the artist alone, or the track's main artist then its credits (as partiesOf). */
+export function partiesOfAttested(request: AttestedRequest): Party[] {
+  if (request.trackId === null) return [{ artistId: request.artistId, role: 'MAIN' }];
+  return partiesOf({ mainArtistId: request.artistId, featuredArtistIds: request.featuredArtistIds, originalArtistIds: request.originalArtistIds });
+}
+
+/** The subjects whose statements an attested request's decision needs. */
+export function subjectsOfAttested(request: AttestedRequest): Subject[] {
+  const parties = partiesOfAttested(request);
+  return request.trackId === null ? parties.map(({ artistId }) => ({ artistId, trackId: null })) : trackSubjectsOf(request.trackId, parties);
+}
+
+/**
+ * Decides one attested request by DESIGN §2 and §7 at `at`, each subject's statements found through
+ * `lookup`: what the service attests and what a verifier re-derives, so both run the same rule.
+ */
+export function decideAttested(
+  request: AttestedRequest,
+  purpose: Purpose,
+  at: Date,
+  policy: Policy,
+  lookup: (subject: Subject) => readonly Statement[],
+): PartiesDecision {
+  return decideParties(purpose, statementsOfParties(partiesOfAttested(request), request.trackId, lookup), at, policy);
 }
