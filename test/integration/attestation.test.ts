@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttestationKeys, generateAttestationJwk, publicJwkOf } from '../../src/attestationKeys.js';
 import { verifyAttestation } from '../../tools/verifyAttestation.js';
 import { aSetChange } from '../helpers/changes.js';
-import { countReads, mongoUri } from '../helpers/database.js';
+import { mongoUri } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken } from '../helpers/tokens.js';
 
