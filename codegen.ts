@@ -13,7 +13,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         useTypeImports: true,
         contextType: '../context.js#RequestContext',
-        scalars: { DateTime: 'Date' },
+        scalars: { DateTime: 'Date', AttestedDecision: '../consent/attestation.js#AttestedDecision' },
         // The parent types resolvers receive: the core's and the service's own types, never documents.
         mappers: {
           Consent: '../ConsentService.js#ConsentView',
@@ -28,6 +28,7 @@ const config: CodegenConfig = {
           ConsentStatement: '../consent/statement.js#Statement',
           ConsentSignals: '../consent/signals.js#ConsentSignals as ConsentSignalsModel',
           CawgTrainingMiningAssertion: '../consent/signals.js#CawgAssertion',
+          TrainingSetAttestation: '../ConsentService.js#TrainingSetAttestation as TrainingSetAttestationModel',
         },
       },
     },

@@ -1,7 +1,9 @@
+import type { AttestationKeys } from './attestationKeys.js';
 import { assertCanManage, requirePrincipal, visibleActor } from './auth/authorize.js';
 import type { Caller } from './auth/Principal.js';
 import { decodeArtistCursor, decodeNumericCursor, encodeCursor, parseFirst } from './consent/cursor.js';
 import { parseCredits, partiesOf, trackCredits, type Party, type TrackRepresentation } from './consent/credits.js';
+import { attestationStatement, attestedDecisionOf, decideAttested, subjectsOfAttested, type AttestationStatement, type AttestedDecision, type AttestedRequest } from './consent/attestation.js';
 import type { Decider } from './consent/decide.js';
 import { InvalidInputError } from './consent/errors.js';
 import type { ConsentEvent } from './consent/event.js';
@@ -18,6 +20,8 @@ import { subjectKey } from './store/subjectKey.js';
 
 /** Most requests one `consentDecisions` call answers. */
 export const MAX_DECISION_REQUESTS = 1000;
+/** Most requests one `trainingSetAttestation` call attests. */
+export const MAX_ATTESTATION_REQUESTS = 10_000;
 /** Most events one page of the change feed may ask for. */
 export const MAX_FEED_PAGE = 1000;
 /** Most artists one page of `artistsAllowing` may ask for. */
@@ -89,6 +93,22 @@ export interface ConsentServiceDeps {
   readonly caller: Caller;
   readonly now: Date;
   readonly tally: DecisionTally;
+  readonly attestationKeys: AttestationKeys;
+}
+
+/** A signed training-set attestation, as the `TrainingSetAttestation` type. */
+export interface TrainingSetAttestation {
+  readonly version: string;
+  readonly purpose: Purpose;
+  readonly asOf: Date;
+  readonly issuedAt: Date;
+  readonly keyId: string;
+  readonly policyVersion: string;
+  readonly ledgerHead: { readonly position: string; readonly hash: string | null };
+  readonly counts: AttestationStatement['counts'];
+  readonly merkleRoot: string;
+  readonly decisions: readonly AttestedDecision[];
+  readonly jws: string;
 }
 
 /**
@@ -149,6 +169,46 @@ export class ConsentService {
     const read = this.reader(asOf);
     const views = await Promise.all(asked.map(({ parties, trackId }) => viewOf(read.load, parties, trackId, read.at)));
     return views.map((view) => this.decide(view, purpose));
+  }
+
+  /**
+   * Decides one purpose for each request from the ledger as it stood at its global head, as of
+   * `asOf` (now when omitted), and signs the result. Every request is validated before any read;
+   * two reads whatever the count: the head, then every subject's statements at `asOf` up to it.
+   */
+  async attest(requests: readonly DecisionRequestInput[], purpose: Purpose, asOf?: Date | null): Promise<TrainingSetAttestation> {
+    if (requests.length > MAX_ATTESTATION_REQUESTS) {
+      throw new InvalidInputError(
+        `trainingSetAttestation takes at most ${MAX_ATTESTATION_REQUESTS} requests per call, but got ${requests.length}; attest the set in parts.`,
+        'requests',
+      );
+    }
+    const asked = requests.map((request, index) => attestedRequestOf(request, `requests[${index}]`));
+    const at = asOf === null || asOf === undefined ? this.deps.now : parseAsOf(asOf, this.deps.now);
+    // The head is read first and bounds the statements read after it, so a write landing between
+    // the two reads can't make the decisions disagree with the head they are signed with.
+    const head = await this.deps.store.globalHead();
+    const keys = [...new Set(asked.flatMap((request) => subjectsOfAttested(request).map(subjectKey)))];
+    const states = keys.length === 0 ? new Map<string, Statement[]>() : await this.deps.store.statesAt(keys, at, head.position);
+    const policy = this.deps.decider.policy;
+    const decisions = asked.map((request) =>
+      attestedDecisionOf(request, this.deps.tally.count(decideAttested(request, purpose, at, policy, (subject) => states.get(subjectKey(subject)) ?? []))),
+    );
+    const { kid } = this.deps.attestationKeys;
+    const statement = attestationStatement({ kid, issuedAt: this.deps.now, asOf: at, purpose, policyVersion: policy.version, head, decisions });
+    return {
+      version: statement.v,
+      purpose,
+      asOf: at,
+      issuedAt: this.deps.now,
+      keyId: kid,
+      policyVersion: statement.policyVersion,
+      ledgerHead: { position: String(head.position), hash: head.hash },
+      counts: statement.counts,
+      merkleRoot: statement.root,
+      decisions,
+      jws: await this.deps.attestationKeys.sign(statement),
+    };
   }
 
   /**
@@ -261,6 +321,18 @@ function refuseCreditsWithoutTrack(request: DecisionRequestInput, path: string):
       throw new InvalidInputError(`${path}.${field} credits artists on a track, so it needs ${path}.trackId; omit it for the whole artist.`, `${path}.${field}`);
     }
   }
+}
+
+// A request as attested: its subject and its credits as validated (none for an artist).
+function attestedRequestOf(request: DecisionRequestInput, path: string): AttestedRequest {
+  const subject = parseSubject(request, path);
+  if (subject.trackId === null) {
+    refuseCreditsWithoutTrack(request, path);
+    return { artistId: subject.artistId, trackId: null, featuredArtistIds: [], originalArtistIds: [] };
+  }
+  const { featuredArtistIds, originalArtistIds } = request;
+  const credits = parseCredits({ mainArtistId: subject.artistId, featuredArtistIds, originalArtistIds }, path);
+  return { artistId: subject.artistId, trackId: subject.trackId, featuredArtistIds: credits.featuredArtistIds, originalArtistIds: credits.originalArtistIds };
 }
 
 // The parties a change's payload decides over: null (the subject's own artist) without credits.

@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import { REQUEST_LIMITS } from './limits.js';
 
 /** Where consent data lives: a MongoDB-wire server (MONGODB_URI, null when unset) and the database name (MONGODB_DB). */
@@ -56,6 +57,14 @@ export interface Config {
   readonly landingPage: boolean;
   /** Operation names that always get their own label in the request metrics (METRICS_OPERATION_NAMES, comma-separated). */
   readonly metricsOperationNames: readonly string[];
+  /** Keys of signed training-set attestations; `privateJwk` null means an ephemeral key (development and test only). */
+  readonly attestation: AttestationConfig;
+}
+
+/** ATTESTATION_PRIVATE_JWK (an Ed25519 private JWK with `kid`) and ATTESTATION_RETIRED_JWKS (public JWKs still served for verification). */
+export interface AttestationConfig {
+  readonly privateJwk: JWK | null;
+  readonly retiredJwks: readonly JWK[];
 }
 
 /** Where spans are exported (OTLP over HTTP) and the service name they carry. */
@@ -116,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort,
     landingPage: boolVar(env, 'LANDING_PAGE', nodeEnv !== 'production'),
     metricsOperationNames: operationNamesOf(env),
+    attestation: attestationOf(env, nodeEnv),
   });
 }
 
@@ -219,4 +229,45 @@ function operationNamesOf(env: NodeJS.ProcessEnv): readonly string[] {
   if (bad !== undefined) throw new ConfigError(`METRICS_OPERATION_NAMES must list GraphQL operation names (letters, digits, _; at most 64), but got: ${JSON.stringify(bad)}`);
   if (names.length > 1000) throw new ConfigError(`METRICS_OPERATION_NAMES may list at most 1000 names, but got ${names.length}.`);
   return Object.freeze([...new Set(names)]);
+}
+
+// A signed attestation is evidence only if its key outlives the process: production refuses to
+// start with an ephemeral one, whose attestations nobody could verify after a restart.
+function attestationOf(env: NodeJS.ProcessEnv, nodeEnv: Config['env']): AttestationConfig {
+  const raw = env.ATTESTATION_PRIVATE_JWK || undefined;
+  let privateJwk: JWK | null = null;
+  if (raw !== undefined) {
+    const jwk = jsonVar(raw, 'ATTESTATION_PRIVATE_JWK', false);
+    if (!isEd25519(jwk) || typeof jwk.d !== 'string' || typeof jwk.kid !== 'string' || jwk.kid === '') {
+      throw new ConfigError('ATTESTATION_PRIVATE_JWK must be an Ed25519 private JWK ({"kty":"OKP","crv":"Ed25519","x":…,"d":…,"kid":…}) with a non-empty kid, but got another JSON value (not shown: it may hold a secret).');
+    }
+    privateJwk = Object.freeze({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d, kid: jwk.kid });
+  } else if (nodeEnv === 'production') {
+    throw new ConfigError('NODE_ENV=production needs ATTESTATION_PRIVATE_JWK (an Ed25519 private JWK with kid): attestations signed with a key made at start-up could not be verified after a restart.');
+  }
+  const retiredRaw = env.ATTESTATION_RETIRED_JWKS || undefined;
+  const retired = retiredRaw === undefined ? [] : jsonVar(retiredRaw, 'ATTESTATION_RETIRED_JWKS', true);
+  if (!Array.isArray(retired)) throw new ConfigError(`ATTESTATION_RETIRED_JWKS must be a JSON array of Ed25519 public JWKs, but got: ${JSON.stringify(retiredRaw).slice(0, 80)}`);
+  const retiredJwks = retired.map((jwk: unknown, i) => {
+    if (!isEd25519(jwk) || typeof jwk.kid !== 'string' || jwk.kid === '' || 'd' in jwk) {
+      throw new ConfigError(`ATTESTATION_RETIRED_JWKS[${i}] must be an Ed25519 public JWK with a kid and no private "d", but got: ${'d' in Object(jwk) ? 'a private key (not shown)' : JSON.stringify(jwk).slice(0, 80)}`);
+    }
+    return Object.freeze({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: jwk.kid });
+  });
+  return Object.freeze({ privateJwk, retiredJwks: Object.freeze(retiredJwks) });
+}
+
+function isEd25519(value: unknown): value is JWK & { x: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const jwk = value as JWK;
+  return jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string' && jwk.x !== '';
+}
+
+// Parses a JSON variable; a private key's text is never quoted back.
+function jsonVar(raw: string, name: string, quote: boolean): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${name} must be JSON, but got: ${quote ? JSON.stringify(raw.slice(0, 80)) : 'text that is not JSON (not shown: it may hold a secret)'}`);
+  }
 }

@@ -19,7 +19,7 @@ export interface CostEstimate {
   readonly cost: number;
   /** `_entities` representations across every `_entities` field of the operation, aliases and fragments included. */
   readonly representations: number;
-  /** Consent decisions the operation asks to compute (each `decisions` and `signals` is nine, `decision` one). */
+  /** Consent decisions the operation asks to compute (each `decisions` and `signals` is nine, `decision` one, an attestation one per request). */
   readonly decisions: number;
 }
 
@@ -28,6 +28,12 @@ export interface CostEstimate {
 const SIZED_BY_LIST_ARGUMENT: Readonly<Record<string, string>> = {
   'Query._entities': 'representations',
   'Query.consentDecisions': 'requests',
+};
+
+// Fields that compute one decision per item of a list argument without returning a GraphQL list
+// of that size: the attestation returns its decisions as scalars, so only the count is charged.
+const DECISIONS_BY_LIST_ARGUMENT: Readonly<Record<string, string>> = {
+  'Query.trainingSetAttestation': 'requests',
 };
 
 // Decisions each field computes per parent object; `consentDecisions` computes one per request.
@@ -109,6 +115,8 @@ export function estimateCost(
       if (listArgument !== undefined) own = Array.isArray(args[listArgument]) ? (args[listArgument] as unknown[]).length : 0;
       if (coordinate === 'Query._entities') representations += factor * own;
       decisions += factor * (DECISIONS_PER_FIELD[coordinate] ?? 0) * (coordinate === 'Query.consentDecisions' ? own : 1);
+      const decidedPerItem = DECISIONS_BY_LIST_ARGUMENT[coordinate];
+      if (decidedPerItem !== undefined && Array.isArray(args[decidedPerItem])) decisions += factor * (args[decidedPerItem] as unknown[]).length;
 
       const inner = factor * own;
       const named = getNamedType(field.type);

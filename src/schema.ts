@@ -7,6 +7,7 @@ import { RequestTooLargeError } from './errors.js';
 import type { Resolvers } from './generated/graphql.js';
 import { REQUEST_LIMITS } from './limits.js';
 import { Artist } from './resolvers/Artist.js';
+import { AttestedDecision } from './resolvers/AttestedDecision.js';
 import { CawgTrainingMiningAssertion, Consent } from './resolvers/Consent.js';
 import { ConsentEvent } from './resolvers/ConsentEvent.js';
 import { ConsentStatement } from './resolvers/ConsentStatement.js';
@@ -33,7 +34,7 @@ export function buildConsentSchema(deps: SchemaDeps = {}): GraphQLSchema {
 }
 
 // Every resolver is one expression over the request context (ctx.consent, the request's service).
-const RESOLVERS: Resolvers = { DateTime, Artist, Track, Consent, CawgTrainingMiningAssertion, ConsentEvent, ConsentStatement, Query, Mutation };
+const RESOLVERS: Resolvers = { DateTime, AttestedDecision, Artist, Track, Consent, CawgTrainingMiningAssertion, ConsentEvent, ConsentStatement, Query, Mutation };
 
 // Refuses oversized `_entities` calls before any reference is resolved or any database read is
 // made, and isolates each representation: a malformed one (an operator object for an id, an

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
+import { createAttestationKeys, generateAttestationJwk, type AttestationKeys } from './attestationKeys.js';
 import type { TokenVerifier } from './auth/createTokenVerifier.js';
 import type { RequestContext } from './context.js';
 import { ConsentService } from './ConsentService.js';
@@ -53,6 +54,8 @@ export interface ServerDeps {
   readonly executor?: Executor;
   /** Operation names that always get their own metric label; other names share 100 labels, then `other`. @default none */
   readonly knownOperationNames?: readonly string[];
+  /** The key attestations are signed with and the public keys served at `/.well-known/jwks.json`. @default an ephemeral key made here */
+  readonly attestationKeys?: AttestationKeys;
 }
 
 /** A running (or ready to run) consent subgraph. */
@@ -86,6 +89,8 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     maxCost: deps.maxCost,
   });
   const maxResponseBytes = deps.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const attestationKeys = deps.attestationKeys ?? (await createAttestationKeys(await generateAttestationJwk()));
+  const jwksBody = JSON.stringify(attestationKeys.jwks);
   let draining = false;
   const apollo = new ApolloServer<RequestContext>({
     ...((deps.executor ?? 'jit') === 'jit' ? { gateway: compiledExecution(schema) } : { schema }),
@@ -114,6 +119,13 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     if (url.pathname === '/metrics' && (deps.serveMetrics ?? true)) {
       res.setHeader('content-type', metrics.registry.contentType);
       res.end(await metrics.registry.metrics());
+      return;
+    }
+    if (url.pathname === '/.well-known/jwks.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // Minutes, not hours: a rotated-in key must reach verifiers soon; retired keys stay listed.
+      res.setHeader('cache-control', 'public, max-age=300');
+      res.setHeader('content-type', 'application/jwk-set+json');
+      res.end(jwksBody);
       return;
     }
     if (url.pathname !== '/graphql' && url.pathname !== '/') return sendJson(res, 404, { error: 'not found' });
@@ -151,7 +163,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
         const now = clock();
         const decisions = new DecisionTally();
         const loaders = createLoaders(deps.store, (loader, size) => metrics.loaderBatchSize.observe({ loader }, size));
-        return { caller, now, decisions, consent: new ConsentService({ store: deps.store, decider, loaders, caller, now, tally: decisions }) };
+        return { caller, now, decisions, consent: new ConsentService({ store: deps.store, decider, loaders, caller, now, tally: decisions, attestationKeys }) };
       },
     });
     // The budgets refuse costly operations before they run; this is the backstop for whatever they

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
+import { createAttestationKeys } from './attestationKeys.js';
 import { createTokenVerifier, type TokenVerifier, type VerifierOptions } from './auth/createTokenVerifier.js';
 import { createDevTokens, devTokenLines } from './auth/devTokens.js';
 import { ConfigError, type Config } from './config.js';
@@ -59,7 +60,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const { verifier, devSecret } = verifierFor(config);
   const devTokens = devSecret === null ? null : await createDevTokens(devSecret, options.devTokenArtistId ?? 'dev-artist', config.auth.maxTokenAge);
   const renderLandingPage = options.landingPage ?? ((token) => renderPlayground(playgroundOptions('Consent subgraph', [], token)));
+  // Without a configured key (development and test only; config.ts refuses that in production)
+  // the server makes an ephemeral one: its attestations verify only while this process runs.
+  const attestationKeys = config.attestation.privateJwk === null ? undefined : await createAttestationKeys(config.attestation.privateJwk, config.attestation.retiredJwks);
   const server = await createServer({
+    attestationKeys,
     store,
     verifier,
     logger,

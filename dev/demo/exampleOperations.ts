@@ -24,6 +24,25 @@ query DecisionsWithCredits {
 }`,
 };
 
+// The signed attestation an AI team stores with a training set (docs/federation.md, "For AI teams").
+const TRAINING_SET_ATTESTATION: ExampleOperation = {
+  title: 'Attest a training set',
+  query: /* GraphQL */ `# Up to 10,000 works, signed (EdDSA); store the answer with the data set and check it later
+# with npm run attestation:verify -- FILE (keys at /.well-known/jwks.json on the subgraph).
+query AttestTrainingSet {
+  trainingSetAttestation(purpose: GENERATIVE_AI_TRAINING, requests: [
+    { artistId: "${featured.artistId}", trackId: "${featured.id}", featuredArtistIds: ${ids(featured.featuredArtistIds)} }
+    { artistId: "${remix.artistId}", trackId: "${remix.id}", originalArtistIds: ${ids(remix.originalArtistIds)} }
+    { artistId: "${track.artistId}", trackId: "${track.id}" }
+  ]) {
+    version purpose asOf issuedAt keyId policyVersion
+    ledgerHead { position hash }
+    counts { total allowed denied }
+    merkleRoot decisions jws
+  }
+}`,
+};
+
 const SET_CONSENT: ExampleOperation = {
   title: 'Set consent as the artist',
   query: /* GraphQL */ `# Needs consent:write for the artist (the dev token has it) or consent:admin.
@@ -94,6 +113,7 @@ query CreditedParties {
 }`,
   },
   DECISIONS_WITH_CREDITS,
+  TRAINING_SET_ATTESTATION,
   SET_CONSENT,
 ];
 
@@ -145,6 +165,7 @@ query CreditedParties {
 }`,
   },
   DECISIONS_WITH_CREDITS,
+  TRAINING_SET_ATTESTATION,
   SET_CONSENT,
 ];
 

@@ -6,6 +6,7 @@ import type { Statement } from '../consent/statement.js';
 import type { Change } from '../consent/validate.js';
 import { artistsAllowing, type ArtistPage, type ArtistsAllowingOptions } from './artistsAllowing.js';
 import { changesAfter } from './changeFeed.js';
+import { globalHead } from './chainHeads.js';
 import type { Collections, StateDoc } from './collections.js';
 import { createProjectionCache, projectionReadsOf, type ProjectionReads } from './createProjectionCache.js';
 import { revisionOf, statementsOf, type PositionedEvent } from './documents.js';
@@ -72,9 +73,17 @@ export class ConsentStore {
     return this.cache === null ? this.reads.readStates(keys) : this.cache.statesByKeys(keys);
   }
 
-  /** The statements each subject had at `at`, from the ledger, in one read; subjects without an event by then are absent. */
-  statesAt(keys: readonly string[], at: Date): Promise<Map<string, Statement[]>> {
-    return statesAt(this.collections, keys, at, this.deadlineMs);
+  /**
+   * The statements each subject had at `at`, from the ledger, in one read; subjects without an event
+   * by then are absent. With `throughGseq`, only events up to that global position count.
+   */
+  statesAt(keys: readonly string[], at: Date, throughGseq?: number): Promise<Map<string, Statement[]>> {
+    return statesAt(this.collections, keys, at, this.deadlineMs, throughGseq);
+  }
+
+  /** The ledger's global head (highest global position and that event's hash), in one read. */
+  globalHead(): Promise<{ position: number; hash: string | null }> {
+    return globalHead(this.collections, this.deadlineMs);
   }
 
   /** Pages of subjects' histories, newest first, in one ledger read. */

@@ -1,4 +1,5 @@
 import type { Collections, EventDoc, StateDoc } from './collections.js';
+import { storeCall } from './storeCall.js';
 import { eventIdOf, headOfState, type ChainHead } from './documents.js';
 
 /**
@@ -25,4 +26,13 @@ export async function ledgerHead(collections: Collections, key: string): Promise
 export async function maxGseq(collections: Collections): Promise<number> {
   const last = await collections.events.find({}, { projection: { gseq: 1 } }).sort({ gseq: -1 }).limit(1).next();
   return last?.gseq ?? 0;
+}
+
+/** The ledger's global head: the highest gseq and that event's hash (position 0 and null for an empty ledger), in one read. */
+export async function globalHead(collections: Collections, deadlineMs?: number): Promise<{ position: number; hash: string | null }> {
+  const last = await storeCall(
+    () => collections.events.find({}, { projection: { _id: 0, gseq: 1, hash: 1 } }).sort({ gseq: -1 }).limit(1).next(),
+    deadlineMs,
+  );
+  return last === null ? { position: 0, hash: null } : { position: last.gseq, hash: last.hash };
 }
