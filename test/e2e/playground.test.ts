@@ -6,6 +6,7 @@ import { GATEWAY_EXAMPLES, SUBGRAPH_EXAMPLES } from '../../dev/demo/exampleOpera
 import { playgroundOptions } from '../../src/playground/playgroundOptions.js';
 import { renderPlayground } from '../../src/playground/renderPlayground.js';
 import { DEMO_CATALOG } from '../fixtures/catalogSubgraph.js';
+import { PRODUCTION_ENV } from '../helpers/environments.js';
 import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken, TEST_SECRET, writeToken } from '../helpers/tokens.js';
@@ -126,14 +127,7 @@ describe("the subgraph's own landing page", () => {
   });
 
   it('turns the landing page off in production unless LANDING_PAGE=true, and on in development', () => {
-    const production = {
-      NODE_ENV: 'production',
-      AUTH_JWT_SECRET: TEST_SECRET,
-      AUTH_ISSUER: 'https://id.example',
-      AUTH_AUDIENCE: 'consent',
-      GATEWAY_SIGNATURE_SECRET: TEST_SECRET,
-      MONGODB_URI: 'mongodb://127.0.0.1:1/',
-    };
+    const production = { ...PRODUCTION_ENV, MONGODB_URI: 'mongodb://127.0.0.1:1/' };
     expect(loadConfig(production).landingPage).toBe(false);
     expect(loadConfig({ ...production, LANDING_PAGE: 'true' }).landingPage).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development' }).landingPage).toBe(true);

@@ -5,6 +5,7 @@ import { assertNoLeak } from '../helpers/assertNoLeak.js';
 import { countReads } from '../helpers/database.js';
 import { startTestSubgraph, type GraphQLResponse, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken } from '../helpers/tokens.js';
+import { PRODUCTION_ENV } from '../helpers/environments.js';
 
 const ENTITIES = /* GraphQL */ `
   query Entities($representations: [_Any!]!) {
@@ -234,8 +235,7 @@ describe('hostile input', () => {
 
   describe('in production (introspection off)', () => {
     it('turns introspection off by default when NODE_ENV=production', () => {
-      const secret = 'a-production-secret-of-at-least-32-chars';
-      const production = { NODE_ENV: 'production', AUTH_JWT_SECRET: secret, AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'consent', GATEWAY_SIGNATURE_SECRET: secret };
+      const production = PRODUCTION_ENV;
       expect(loadConfig(production).introspection).toBe(false);
       expect(loadConfig({ ...production, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
       expect(loadConfig({}).introspection).toBe(true);
