@@ -21,6 +21,8 @@ import { observeDatabase } from './observability/observeDatabase.js';
 import { observeRequest, requestLog } from './observability/observeRequest.js';
 import { buildConsentSchema } from './schema.js';
 import type { ConsentStore } from './store/ConsentStore.js';
+import { ChangeFeedHub, type ChangeFeedHubOptions } from './subscriptions/ChangeFeedHub.js';
+import { serveSubscriptions } from './subscriptions/serveSubscriptions.js';
 
 /** Everything the server needs; tests build it exactly as `service.ts` does. */
 export interface ServerDeps {
@@ -53,6 +55,8 @@ export interface ServerDeps {
   readonly executor?: Executor;
   /** Operation names that always get their own metric label; other names share 100 labels, then `other`. @default none */
   readonly knownOperationNames?: readonly string[];
+  /** Tuning of the change-feed push behind `Subscription.consentChanged` (poll interval, per-subscriber buffer). @default 200 ms, 1000 events */
+  readonly subscriptions?: ChangeFeedHubOptions;
 }
 
 /** A running (or ready to run) consent subgraph. */
@@ -60,6 +64,8 @@ export interface ConsentServer {
   readonly httpServer: Server;
   /** The metrics this server records, for a separate metrics server to serve. */
   readonly metrics: Metrics;
+  /** The change-feed push this process's subscriptions share (one poller). */
+  readonly feed: ChangeFeedHub;
   /** Starts listening; resolves to the GraphQL endpoint URL. */
   listen(port: number, host: string): Promise<string>;
   /** Stops accepting requests, lets in-flight ones finish, then stops Apollo. */
@@ -89,7 +95,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   let draining = false;
   const apollo = new ApolloServer<RequestContext>({
     ...((deps.executor ?? 'jit') === 'jit' ? { gateway: compiledExecution(schema) } : { schema }),
-    formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error'), { hideSuggestions: !introspection }),
+    formatError: (formatted, error) => formatError(formatted, error),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     introspection,
@@ -102,6 +108,8 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, refuseUnservedOperations(), createObservabilityPlugin(metrics, { registered: deps.knownOperationNames ?? [] })],
   });
   await apollo.start();
+  const formatError = createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error'), { hideSuggestions: !introspection });
+  const feed = new ChangeFeedHub(deps.store, deps.subscriptions);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -186,10 +194,28 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     );
   });
   const unobserveDatabase = observeDatabase(deps.store.client, metrics);
+  const subscriptions = serveSubscriptions({
+    httpServer,
+    schema,
+    verifier: deps.verifier,
+    parseOptions: limits.parseOptions,
+    validationRules: limits.validationRules,
+    formatError,
+    maxPayloadBytes: maxBodyBytes,
+    gatewaySignatureSecret: deps.gatewaySignatureSecret,
+    paths: ['/graphql', '/'],
+    contextFor: (caller) => {
+      const now = clock();
+      const decisions = new DecisionTally();
+      const loaders = createLoaders(deps.store, (loader, size) => metrics.loaderBatchSize.observe({ loader }, size));
+      return { caller, now, decisions, consent: new ConsentService({ store: deps.store, decider, loaders, caller, now, tally: decisions, feed }) };
+    },
+  });
 
   return {
     httpServer,
     metrics,
+    feed,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -200,6 +226,9 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
       }),
     stop: async () => {
       draining = true;
+      // Subscriptions never finish by themselves: they end now, and their clients resume elsewhere.
+      feed.close();
+      await subscriptions.close();
       // Requests still running get drainTimeoutMs to finish; then their connections are cut.
       const cutOff = setTimeout(() => httpServer.closeAllConnections(), deps.drainTimeoutMs ?? 10_000);
       await new Promise<void>((resolve) => {
