@@ -93,3 +93,78 @@ export function subscribe(url: string, query: string, variables: Record<string, 
     },
   };
 }
+
+/**
+ * Subscribes over Server-Sent Events (GraphQL over SSE, single-connection-free mode) at `url`, as a
+ * client of the gateway would; `close` aborts the request.
+ */
+export function subscribeSse(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): OpenSubscription {
+  const messages: SubscriptionMessage[] = [];
+  let completed = false;
+  let listeners: Array<() => void> = [];
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
+  const abort = new AbortController();
+  const reading = (async () => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+      signal: abort.signal,
+    });
+    if (!response.headers.get('content-type')?.includes('text/event-stream')) {
+      messages.push((await response.json()) as SubscriptionMessage);
+      completed = true;
+      notify();
+      return;
+    }
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = text.indexOf('\n\n')) >= 0) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        const event = /^event: *(.*)$/m.exec(block)?.[1];
+        const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+        if (event === 'complete') completed = true;
+        else if (data !== '') messages.push(JSON.parse(data) as SubscriptionMessage);
+        notify();
+      }
+    }
+    completed = true;
+    notify();
+  })().catch(() => {
+    completed = true;
+    notify();
+  });
+  const until = (done: () => boolean, timeoutMs: number, what: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (done()) return resolve();
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 2000)}`)), timeoutMs);
+      const listener = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        listeners = listeners.filter((l) => l !== listener);
+        resolve();
+      };
+      listeners.push(listener);
+    });
+  return {
+    messages,
+    get completed() {
+      return completed;
+    },
+    waitFor: async (count, timeoutMs = 10_000) => {
+      await until(() => messages.length >= count, timeoutMs, `${count} messages`);
+      return messages.slice(0, count);
+    },
+    waitForComplete: (timeoutMs = 10_000) => until(() => completed, timeoutMs, 'completion'),
+    close: async () => {
+      abort.abort();
+      await reading;
+    },
+  };
+}
