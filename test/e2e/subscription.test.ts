@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aSetChange } from '../helpers/changes.js';
 import { anotherConnection } from '../helpers/database.js';
 import { startSupergraph, type RunningSupergraph } from '../helpers/gateway.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
-import { subscribeSse } from '../helpers/subscriptionClient.js';
+import { subscribe, subscribeSse } from '../helpers/subscriptionClient.js';
 import { adminToken, readToken, signToken, TEST_SECRET } from '../helpers/tokens.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 
@@ -95,6 +96,37 @@ describe('consentChanged through the gateway', () => {
       expect(message!.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
     } finally {
       await sub.close();
+    }
+  });
+});
+
+describe('consentChanged through a gateway that signs upstream requests', () => {
+  const SECRET = 'gateway-hmac-secret-that-is-long-enough';
+  let supergraph: RunningSupergraph;
+
+  beforeAll(async () => {
+    supergraph = await startSupergraph({
+      catalog: { artists: [], tracks: [] },
+      hmacSecret: SECRET,
+      subgraph: { gatewaySignatureSecret: SECRET, subscriptions: { idleMs: 50 } },
+    });
+  });
+  afterAll(() => supergraph?.stop());
+
+  it('is accepted by a subgraph that requires the gateway signature, while an unsigned direct subscription is refused', async () => {
+    const reader = await readToken();
+    const sub = subscribeSse(supergraph.url, WATCH, {}, reader);
+    const direct = subscribe(supergraph.subgraph.url, WATCH, {}, { token: reader });
+    try {
+      await sleep(500);
+      await supergraph.subgraph.store.append(aSetChange('push-signed', 'AI_TRAINING', { choice: 'DENY' }), 'test', new Date());
+      const [message] = await sub.waitFor(1);
+      expect(message!.data.consentChanged.artistId).toBe('push-signed');
+      const [refused] = await direct.waitFor(1);
+      expect(refused!.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
+    } finally {
+      await sub.close();
+      await direct.close();
     }
   });
 });
