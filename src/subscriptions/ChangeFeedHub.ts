@@ -57,7 +57,7 @@ export class ChangeFeedHub {
 
   /**
    * Opens a subscription after feed position `after` (null: from the current head on) that yields
-   * the events `accept` keeps, in gseq order. Throws StoreUnavailableError when the head can't be read.
+   * the events `accept` keeps, in gseq order; throws StoreUnavailableError when the head can't be read.
    */
   async subscribe(after: number | null, accept: (event: ConsentEvent) => boolean): Promise<AsyncIterableIterator<FeedItem>> {
     if (this.closed) throw new Error('The change feed hub is closed.');

@@ -51,10 +51,13 @@ describe('consentChanged through the gateway', () => {
   };
 
   it('pushes a withdrawal written on a second subgraph process to a gateway subscriber, and a resume from its cursor gets the next events exactly once', async () => {
-    const sub = subscribeSse(supergraph.url, WATCH, { purposes: ['VOICE_REPLICATION'] }, reader);
+    // Subscribing from the feed's current end (after one event, so there is a cursor) makes the test
+    // independent of when the upstream subscription opens.
+    await withdraw('ADVERTISING');
+    const head = await supergraph.subgraph.query('{ consentChanges(first: 1000) { pageInfo { endCursor } } }', {}, reader);
+    const sub = subscribeSse(supergraph.url, WATCH, { after: head.data.consentChanges.pageInfo.endCursor, purposes: ['VOICE_REPLICATION'] }, reader);
     let cursor: string;
     try {
-      await sleep(500);
       const id = await withdraw('GENERATIVE_AI_TRAINING', 'push-ada-1');
       const [message] = await sub.waitFor(1);
       expect(message!.errors).toBeUndefined();
@@ -118,7 +121,7 @@ describe('consentChanged through a gateway that signs upstream requests', () => 
     const sub = subscribeSse(supergraph.url, WATCH, {}, reader);
     const direct = subscribe(supergraph.subgraph.url, WATCH, {}, { token: reader });
     try {
-      await sleep(500);
+      await sleep(1000);
       await supergraph.subgraph.store.append(aSetChange('push-signed', 'AI_TRAINING', { choice: 'DENY' }), 'test', new Date());
       const [message] = await sub.waitFor(1);
       expect(message!.data.consentChanged.artistId).toBe('push-signed');

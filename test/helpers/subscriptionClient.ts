@@ -66,16 +66,9 @@ export function subscribe(url: string, query: string, variables: Record<string, 
     },
   );
   const until = (done: () => boolean, timeoutMs: number, what: string) =>
-    new Promise<void>((resolve, reject) => {
-      if (done()) return resolve();
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 2000)}`)), timeoutMs);
-      const listener = () => {
-        if (!done()) return;
-        clearTimeout(timer);
-        listeners = listeners.filter((l) => l !== listener);
-        resolve();
-      };
+    waitUntil(done, timeoutMs, () => `${what}; got ${JSON.stringify(messages).slice(0, 2000)}`, (listener) => {
       listeners.push(listener);
+      return () => (listeners = listeners.filter((l) => l !== listener));
     });
   return {
     messages,
@@ -141,16 +134,9 @@ export function subscribeSse(url: string, query: string, variables: Record<strin
     notify();
   });
   const until = (done: () => boolean, timeoutMs: number, what: string) =>
-    new Promise<void>((resolve, reject) => {
-      if (done()) return resolve();
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 2000)}`)), timeoutMs);
-      const listener = () => {
-        if (!done()) return;
-        clearTimeout(timer);
-        listeners = listeners.filter((l) => l !== listener);
-        resolve();
-      };
+    waitUntil(done, timeoutMs, () => `${what}; got ${JSON.stringify(messages).slice(0, 2000)}`, (listener) => {
       listeners.push(listener);
+      return () => (listeners = listeners.filter((l) => l !== listener));
     });
   return {
     messages,
@@ -167,4 +153,21 @@ export function subscribeSse(url: string, query: string, variables: Record<strin
       await reading;
     },
   };
+}
+
+// Resolves once `done()` holds, checked whenever a listener registered with `listen` fires.
+function waitUntil(done: () => boolean, timeoutMs: number, what: () => string, listen: (listener: () => void) => () => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (done()) return resolve();
+    const unlisten = listen(() => {
+      if (!done()) return;
+      clearTimeout(timer);
+      unlisten();
+      resolve();
+    });
+    const timer = setTimeout(() => {
+      unlisten();
+      reject(new Error(`timed out waiting for ${what()}`));
+    }, timeoutMs);
+  });
 }

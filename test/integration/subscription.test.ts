@@ -42,7 +42,7 @@ describe('Subscription.consentChanged over graphql-ws', () => {
   it('pushes a change written on another replica to a subscriber with no cursor, with its feedCursor and the actor hidden from a reader', async () => {
     const sub = subscribe(subgraph.url, WATCH, {}, { token: reader });
     try {
-      await sleep(300); // the subscription is open once its head is read
+      await sleep(1000); // the subscription is open once its head is read
       await write(replicaStore, 'sub-replica', 'AI_TRAINING');
       const [message] = await sub.waitFor(1);
       expect(message!.errors).toBeUndefined();
@@ -144,7 +144,7 @@ describe('Subscription.consentChanged over graphql-ws', () => {
     const server = { token: await signToken(TEST_SECRET, { sub: 'many', scope: 'consent:read' }) };
     const subs = Array.from({ length: 30 }, () => subscribe(subgraph.url, WATCH, {}, server));
     try {
-      await sleep(500);
+      await sleep(1000);
       await write(replicaStore, 'sub-many', 'AI_INFERENCE');
       const all = await Promise.all(subs.map((s) => s.waitFor(1)));
       expect(all.every(([m]) => m!.data.consentChanged.artistId === 'sub-many')).toBe(true);
