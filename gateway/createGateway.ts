@@ -90,6 +90,7 @@ export const CLIENT_FACING_CODES: ReadonlySet<string> = new Set([
   'IDEMPOTENCY_KEY_REUSED',
   'COST_ESTIMATED_TOO_EXPENSIVE',
   'RESPONSE_TOO_LARGE',
+  'SUBSCRIBER_TOO_SLOW',
 ]);
 
 /** The gateway's own bounds on a client operation's text, depth, aliases and directives. */
@@ -147,6 +148,10 @@ export function createGateway(opts: CreateGatewayOptions): Gateway {
       // The consent subgraph verifies the token itself (defence in depth), so it needs the original.
       fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') }),
     },
+    // Subgraphs with a Subscription type are subscribed to over graphql-ws at their own URL; the
+    // client's token goes along as connectionParams (a WebSocket has no per-operation headers), and
+    // the executor key includes it, so callers never share an upstream connection.
+    transportEntries: subscriptionTransports(opts.subgraphs),
     ...(opts.hmacSecret === undefined ? {} : { hmacSignature: { secret: opts.hmacSecret, extensionName: GATEWAY_SIGNATURE_EXTENSION } }),
     // Same as `useGenericAuth(…)` from @envelop/generic-auth in `plugins` (the runtime adds it
     // itself), but typed for the gateway's context. It runs after useJWT has set `ctx.jwt`.
@@ -191,6 +196,18 @@ export function createGateway(opts: CreateGatewayOptions): Gateway {
   });
 
   return { runtime, supergraphSdl };
+}
+
+/** The subscription transport of every subgraph that has a `Subscription` type: graphql-ws at its URL. */
+function subscriptionTransports(subgraphs: readonly GatewaySubgraph[]) {
+  return Object.fromEntries(
+    subgraphs
+      .filter(({ sdl }) => /^\s*(extend\s+)?type\s+Subscription\b/m.test(sdl))
+      .map(({ name, url }) => [
+        name,
+        { options: { subscriptions: { kind: 'ws', location: url, options: { connectionParams: { authorization: '{context.headers.authorization}' } } } } },
+      ]),
+  );
 }
 
 /**
@@ -248,6 +265,14 @@ function authorizeField(params: ValidateUserFnParams<TokenPayload>): GraphQLErro
   const needsUser = Boolean(params.typeAuthArgs || params.fieldAuthArgs) || requirements.length > 0;
   if (!needsUser) return;
 
+  const refusal = refusalOf(params, coordinate, requirements);
+  // A refused subscription field can't be nulled and the rest run (an operation without its root
+  // field fails deep in the executor): the whole subscription is refused with this error instead.
+  if (refusal !== undefined && params.parentType.name === 'Subscription') throw refusal;
+  return refusal;
+}
+
+function refusalOf(params: ValidateUserFnParams<TokenPayload>, coordinate: string, requirements: Array<{ sets: string[][]; held: string[]; kind: string }>): GraphQLError | undefined {
   if (params.user == null) {
     return fieldError(params, 'UNAUTHENTICATED', `${coordinate} requires a valid bearer token`);
   }
@@ -257,6 +282,7 @@ function authorizeField(params: ValidateUserFnParams<TokenPayload>): GraphQLErro
       return fieldError(params, 'FORBIDDEN', `${coordinate} requires ${kind} ${wanted}`);
     }
   }
+  return undefined;
 }
 
 /** An error at the refused field; the plugin removes the field from the operation and nulls it. */

@@ -8,7 +8,7 @@ import type { Decider } from './consent/decide.js';
 import { InvalidInputError } from './consent/errors.js';
 import type { ConsentEvent } from './consent/event.js';
 import { decideAllParties, decideParties, statementsOfParties, trackSubjectsOf, type PartiesDecision, type PartyStatements } from './consent/parties.js';
-import type { Purpose } from './consent/purposes.js';
+import { covers, type Purpose } from './consent/purposes.js';
 import { signalsOf, type ConsentSignals } from './consent/signals.js';
 import type { Statement, Subject } from './consent/statement.js';
 import { parseAsOf, parseClearChange, parseSetChange, parseSubject, type Change } from './consent/validate.js';
@@ -17,6 +17,7 @@ import type { DecisionTally } from './observability/DecisionTally.js';
 import type { ConsentStore } from './store/ConsentStore.js';
 import type { EventPage } from './store/history.js';
 import { subjectKey } from './store/subjectKey.js';
+import type { ChangeFeedHub, FeedItem } from './subscriptions/ChangeFeedHub.js';
 
 /** Most requests one `consentDecisions` call answers. */
 export const MAX_DECISION_REQUESTS = 1000;
@@ -94,6 +95,8 @@ export interface ConsentServiceDeps {
   readonly now: Date;
   readonly tally: DecisionTally;
   readonly attestationKeys: AttestationKeys;
+  /** The process's change-feed push, on connections that serve subscriptions (WebSocket). @default none */
+  readonly feed?: ChangeFeedHub;
 }
 
 /** A signed training-set attestation, as the `TrainingSetAttestation` type. */
@@ -110,6 +113,9 @@ export interface TrainingSetAttestation {
   readonly decisions: readonly AttestedDecision[];
   readonly jws: string;
 }
+
+/** A change-feed event with its feed position, so `ConsentEvent.feedCursor` can be resolved. */
+export type FeedEvent = ConsentEvent & { readonly gseq?: number };
 
 /**
  * Everything the resolvers ask of the subgraph, for one request: arguments are validated before
@@ -240,7 +246,26 @@ export class ConsentService {
     const hasAfter = args.after !== undefined && args.after !== null;
     const afterGseq = hasAfter ? decodeNumericCursor(args.after, 'feed') : 0;
     const page = await this.deps.store.changesAfter(afterGseq, first);
-    return connectionOf(page, ({ event, gseq }) => ({ cursor: encodeCursor('feed', gseq), node: event }), hasAfter ? encodeCursor('feed', afterGseq) : null);
+    return connectionOf(page, ({ event, gseq }) => ({ cursor: encodeCursor('feed', gseq), node: { ...event, gseq } }), hasAfter ? encodeCursor('feed', afterGseq) : null);
+  }
+
+  /**
+   * The change feed pushed after `after` (a feed cursor; none: from now on), keeping events about
+   * `purposes`, their ancestors and their descendants. Arguments are checked before any read.
+   */
+  async subscribeChanges(args: { readonly after?: string | null; readonly purposes?: readonly Purpose[] | null }): Promise<AsyncIterableIterator<FeedItem>> {
+    const afterGseq = args.after === undefined || args.after === null ? null : decodeNumericCursor(args.after, 'feed');
+    const purposes = args.purposes ?? null;
+    if (purposes !== null && purposes.length === 0) {
+      throw new InvalidInputError('purposes must name at least one purpose; omit it for events about every purpose.', 'purposes');
+    }
+    if (this.deps.feed === undefined) {
+      throw new InvalidInputError('Subscriptions are served over WebSocket (graphql-ws) at the GraphQL path.', 'operation');
+    }
+    // A statement about a purpose changes the decision for every purpose below it, and a narrower
+    // statement changes what its ancestors' subtree decides: both are news to the subscriber.
+    const accept = purposes === null ? () => true : (event: ConsentEvent) => purposes.some((p) => covers(p, event.purpose) || covers(event.purpose, p));
+    return this.deps.feed.subscribe(afterGseq, accept);
   }
 
   /** Records a statement for the caller (who must manage the artist); with `credits`, decides the track over them. */

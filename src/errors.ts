@@ -25,6 +25,18 @@ export class RequestTooLargeError extends Error {
   override name = 'RequestTooLargeError';
 }
 
+/** Why a change-feed subscription ended early; `cursor` is where the subscriber resumes (`after`) without a gap or a repeat. */
+export class FeedStreamEndedError extends Error {
+  override name = 'FeedStreamEndedError';
+  constructor(
+    readonly code: 'SUBSCRIBER_TOO_SLOW' | 'SERVICE_UNAVAILABLE',
+    readonly cursor: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Maps a thrown error to its `extensions.code`, or null when it is unexpected (and must be masked). */
 export function codeOf(error: unknown): string | null {
   if (error instanceof AuthenticationError) return 'UNAUTHENTICATED';
@@ -32,6 +44,7 @@ export function codeOf(error: unknown): string | null {
   if (error instanceof InvalidInputError || error instanceof RequestTooLargeError) return 'BAD_USER_INPUT';
   if (error instanceof IdempotencyConflictError) return 'IDEMPOTENCY_KEY_REUSED';
   if (error instanceof StoreUnavailableError) return 'SERVICE_UNAVAILABLE';
+  if (error instanceof FeedStreamEndedError) return error.code;
   if (error instanceof ConsentDomainError) return 'BAD_USER_INPUT';
   return null;
 }
@@ -77,6 +90,9 @@ export function createFormatError(onUnexpected: (error: unknown) => void, option
   const messageOf = (formatted: GraphQLFormattedError) => clientMessage(formatted.message, options.hideSuggestions);
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     const original = unwrapResolverError(error);
+    if (original instanceof FeedStreamEndedError) {
+      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code, cursor: original.cursor } };
+    }
     const code = codeOf(original);
     if (code !== null) {
       return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code } };

@@ -14,6 +14,7 @@ import { ConsentStatement } from './resolvers/ConsentStatement.js';
 import { DateTime } from './resolvers/DateTime.js';
 import { Mutation } from './resolvers/Mutation.js';
 import { Query } from './resolvers/Query.js';
+import { Subscription } from './resolvers/Subscription.js';
 import { Track } from './resolvers/Track.js';
 
 /** The contract, read from `schema/consent.graphql` (the source of truth). */
@@ -34,7 +35,7 @@ export function buildConsentSchema(deps: SchemaDeps = {}): GraphQLSchema {
 }
 
 // Every resolver is one expression over the request context (ctx.consent, the request's service).
-const RESOLVERS: Resolvers = { DateTime, AttestedDecision, Artist, Track, Consent, CawgTrainingMiningAssertion, ConsentEvent, ConsentStatement, Query, Mutation };
+const RESOLVERS: Resolvers = { DateTime, AttestedDecision, Artist, Track, Consent, CawgTrainingMiningAssertion, ConsentEvent, ConsentStatement, Query, Mutation, Subscription };
 
 // Refuses oversized `_entities` calls before any reference is resolved or any database read is
 // made, and isolates each representation: a malformed one (an operator object for an id, an

@@ -4,6 +4,7 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 import { createAttestationKeys, generateAttestationJwk, type AttestationKeys } from './attestationKeys.js';
+import type { Caller } from './auth/Principal.js';
 import type { TokenVerifier } from './auth/createTokenVerifier.js';
 import type { RequestContext } from './context.js';
 import { ConsentService } from './ConsentService.js';
@@ -22,6 +23,8 @@ import { observeDatabase } from './observability/observeDatabase.js';
 import { observeRequest, requestLog } from './observability/observeRequest.js';
 import { buildConsentSchema } from './schema.js';
 import type { ConsentStore } from './store/ConsentStore.js';
+import { ChangeFeedHub, type ChangeFeedHubOptions } from './subscriptions/ChangeFeedHub.js';
+import { serveSubscriptions } from './subscriptions/serveSubscriptions.js';
 
 /** Everything the server needs; tests build it exactly as `service.ts` does. */
 export interface ServerDeps {
@@ -56,6 +59,8 @@ export interface ServerDeps {
   readonly knownOperationNames?: readonly string[];
   /** The key attestations are signed with and the public keys served at `/.well-known/jwks.json`. @default an ephemeral key made here */
   readonly attestationKeys?: AttestationKeys;
+  /** Tuning of the change-feed push behind `Subscription.consentChanged` (poll interval, per-subscriber buffer). @default 200 ms, 1000 events */
+  readonly subscriptions?: ChangeFeedHubOptions;
 }
 
 /** A running (or ready to run) consent subgraph. */
@@ -63,6 +68,8 @@ export interface ConsentServer {
   readonly httpServer: Server;
   /** The metrics this server records, for a separate metrics server to serve. */
   readonly metrics: Metrics;
+  /** The change-feed push this process's subscriptions share (one poller). */
+  readonly feed: ChangeFeedHub;
   /** Starts listening; resolves to the GraphQL endpoint URL. */
   listen(port: number, host: string): Promise<string>;
   /** Stops accepting requests, lets in-flight ones finish, then stops Apollo. */
@@ -94,7 +101,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
   let draining = false;
   const apollo = new ApolloServer<RequestContext>({
     ...((deps.executor ?? 'jit') === 'jit' ? { gateway: compiledExecution(schema) } : { schema }),
-    formatError: createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error'), { hideSuggestions: !introspection }),
+    formatError: (formatted, error) => formatError(formatted, error),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     introspection,
@@ -107,6 +114,16 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ...limits.plugins, refuseUnservedOperations(), createObservabilityPlugin(metrics, { registered: deps.knownOperationNames ?? [] })],
   });
   await apollo.start();
+  const formatError = createFormatError((error) => requestLog(deps.logger).error({ err: error }, 'unexpected error'), { hideSuggestions: !introspection });
+  const feed = new ChangeFeedHub(deps.store, deps.subscriptions);
+  // One request's context, over HTTP and over WebSocket alike: fresh loaders, so no request sees
+  // another's cached reads.
+  const contextFor = (caller: Caller): RequestContext => {
+    const now = clock();
+    const decisions = new DecisionTally();
+    const loaders = createLoaders(deps.store, (loader, size) => metrics.loaderBatchSize.observe({ loader }, size));
+    return { caller, now, decisions, consent: new ConsentService({ store: deps.store, decider, loaders, caller, now, tally: decisions, attestationKeys, feed }) };
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -158,13 +175,7 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body: parsed },
-      context: async (): Promise<RequestContext> => {
-        const caller = await deps.verifier(req.headers.authorization);
-        const now = clock();
-        const decisions = new DecisionTally();
-        const loaders = createLoaders(deps.store, (loader, size) => metrics.loaderBatchSize.observe({ loader }, size));
-        return { caller, now, decisions, consent: new ConsentService({ store: deps.store, decider, loaders, caller, now, tally: decisions, attestationKeys }) };
-      },
+      context: async () => contextFor(await deps.verifier(req.headers.authorization)),
     });
     // The budgets refuse costly operations before they run; this is the backstop for whatever they
     // don't foresee. No partial data is sent: a field the client needs is never half there.
@@ -198,10 +209,23 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
     );
   });
   const unobserveDatabase = observeDatabase(deps.store.client, metrics);
+  const subscriptions = serveSubscriptions({
+    httpServer,
+    schema,
+    verifier: deps.verifier,
+    parseOptions: limits.parseOptions,
+    validationRules: limits.validationRules,
+    formatError,
+    maxPayloadBytes: maxBodyBytes,
+    gatewaySignatureSecret: deps.gatewaySignatureSecret,
+    paths: ['/graphql', '/'],
+    contextFor,
+  });
 
   return {
     httpServer,
     metrics,
+    feed,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -212,6 +236,9 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
       }),
     stop: async () => {
       draining = true;
+      // Subscriptions never finish by themselves: they end now, and their clients resume elsewhere.
+      feed.close();
+      await subscriptions.close();
       // Requests still running get drainTimeoutMs to finish; then their connections are cut.
       const cutOff = setTimeout(() => httpServer.closeAllConnections(), deps.drainTimeoutMs ?? 10_000);
       await new Promise<void>((resolve) => {

@@ -43,6 +43,19 @@ query AttestTrainingSet {
 }`,
 };
 
+// Through the gateway the playground subscribes over SSE; the gateway subscribes to the subgraph over graphql-ws.
+const WATCH_WITHDRAWALS: ExampleOperation = {
+  title: 'Watch withdrawals (subscription)',
+  query: /* GraphQL */ `# Pushes every change about voice replication (and the purposes above and below it) as it lands.
+# Run "Set consent as the artist" in another tab to see one arrive. To resume after a disconnect,
+# pass the last event's feedCursor as after: nothing is skipped or repeated.
+subscription WatchWithdrawals {
+  consentChanged(purposes: [VOICE_REPLICATION]) {
+    artistId trackId purpose kind choice at feedCursor
+  }
+}`,
+};
+
 const SET_CONSENT: ExampleOperation = {
   title: 'Set consent as the artist',
   query: /* GraphQL */ `# Needs consent:write for the artist (the dev token has it) or consent:admin.
@@ -115,6 +128,7 @@ query CreditedParties {
   DECISIONS_WITH_CREDITS,
   TRAINING_SET_ATTESTATION,
   SET_CONSENT,
+  WATCH_WITHDRAWALS,
 ];
 
 /** Examples for the subgraph on its own: the `_entities` calls the gateway makes, and a change. */

@@ -22,6 +22,14 @@ export function enforceScopeDirectives(schema: GraphQLSchema): string[] {
         requireScopes(ctx.caller, alternatives);
         return resolve(source, args, ctx, info);
       };
+      // A subscription is refused when it opens, before any event is read.
+      const subscribe = field.subscribe;
+      if (subscribe !== undefined) {
+        field.subscribe = (source, args, ctx: RequestContext, info) => {
+          requireScopes(ctx.caller, alternatives);
+          return subscribe(source, args, ctx, info);
+        };
+      }
       guarded.push(`${type.name}.${field.name}`);
     }
   }

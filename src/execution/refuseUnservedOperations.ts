@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 
 /**
  * An Apollo Server plugin that answers, before anything executes, the operations this service does
- * not run: a subscription (OPERATION_NOT_SUPPORTED) and an `operationName` the document does not
+ * not run over HTTP: a subscription (OPERATION_NOT_SUPPORTED; it is served over WebSocket) and an `operationName` the document does not
  * hold, or none for a document of several operations (OPERATION_RESOLUTION_FAILURE); both HTTP 400.
  */
 export function refuseUnservedOperations(): ApolloServerPlugin {
@@ -21,13 +21,17 @@ export function refuseUnservedOperations(): ApolloServerPlugin {
             throw clientError(message, 'OPERATION_RESOLUTION_FAILURE');
           }
           if (operation.operation === 'subscription') {
-            throw clientError('Subscriptions are not served yet: this subgraph answers queries and mutations; poll consentChanges for the change feed.', 'OPERATION_NOT_SUPPORTED');
+            throw clientError(SUBSCRIPTION_OVER_HTTP, 'OPERATION_NOT_SUPPORTED');
           }
         },
       };
     },
   };
 }
+
+/** What a subscription sent over HTTP is told: where subscriptions are served. */
+export const SUBSCRIPTION_OVER_HTTP =
+  'Subscriptions are served over WebSocket, not HTTP: open a graphql-ws connection (subprotocol graphql-transport-ws) to this same URL, or subscribe through the gateway.';
 
 function clientError(message: string, code: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code, http: { status: 400 } } });

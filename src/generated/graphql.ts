@@ -222,6 +222,11 @@ export type ConsentEvent = {
   /** Null for CLEAR. */
   choice?: Maybe<ConsentChoice>;
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * This event's position in the change feed (opaque), to pass as `after` to `consentChanges` or
+   * `consentChanged` to resume after it; set on change-feed and subscription events, null elsewhere.
+   */
+  feedCursor?: Maybe<Scalars['String']['output']>;
   /** SHA-256 (hex) of this event's canonical form and `prevHash`. */
   hash: Scalars['String']['output'];
   id: Scalars['ID']['output'];
@@ -497,6 +502,26 @@ export type SetConsentInput = {
   termsVersion: Scalars['String']['input'];
 };
 
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The change feed pushed as it happens: every ledger event after `after` (a `consentChanges`
+   * cursor or an event's `feedCursor`; omit for events from now on), exactly once and in global
+   * order. Resume after a disconnect with the last event's `feedCursor`. `purposes` keeps events
+   * about those purposes, their ancestors and their descendants (a statement about AI_TRAINING
+   * affects VOICE_REPLICATION and the other way round); omit for all. Served over graphql-ws
+   * (WebSocket) at the GraphQL path. A subscriber that falls too far behind gets SUBSCRIBER_TOO_SLOW,
+   * and a database outage SERVICE_UNAVAILABLE, each with `extensions.cursor` to resume from.
+   */
+  consentChanged: ConsentEvent;
+};
+
+
+export type SubscriptionConsentChangedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  purposes?: InputMaybe<Array<ConsentPurpose>>;
+};
+
 export type Track = {
   __typename?: 'Track';
   /** Owned by the catalog subgraph; required here so a track's statements count only for its real artist. */
@@ -717,6 +742,7 @@ export type ResolversTypes = ResolversObject<{
   PartyDecision: ResolverTypeWrapper<PartyDecisionModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SetConsentInput: SetConsentInput;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Track: ResolverTypeWrapper<TrackRef>;
   TrackCreditsInput: TrackCreditsInput;
   TrainingSetAttestation: ResolverTypeWrapper<TrainingSetAttestationModel>;
@@ -753,6 +779,7 @@ export type ResolversParentTypes = ResolversObject<{
   PartyDecision: PartyDecisionModel;
   Query: Record<PropertyKey, never>;
   SetConsentInput: SetConsentInput;
+  Subscription: Record<PropertyKey, never>;
   Track: TrackRef;
   TrackCreditsInput: TrackCreditsInput;
   TrainingSetAttestation: TrainingSetAttestationModel;
@@ -831,6 +858,7 @@ export type ConsentEventResolvers<ContextType = RequestContext, ParentType exten
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   choice?: Resolver<Maybe<ResolversTypes['ConsentChoice']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  feedCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ConsentEventKind'], ParentType, ContextType>;
@@ -902,6 +930,10 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   trainingSetAttestation?: Resolver<ResolversTypes['TrainingSetAttestation'], ParentType, ContextType, RequireFields<QueryTrainingSetAttestationArgs, 'purpose' | 'requests'>>;
 }>;
 
+export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  consentChanged?: SubscriptionResolver<ResolversTypes['ConsentEvent'], "consentChanged", ParentType, ContextType, Partial<SubscriptionConsentChangedArgs>>;
+}>;
+
 export type TrackResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Track'] = ResolversParentTypes['Track'], FederationReferenceType extends FederationReferenceTypes['Track'] = FederationReferenceTypes['Track']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Track']> | FederationReferenceType, FederationReferenceType, ContextType>;
   consent?: Resolver<Maybe<ResolversTypes['Consent']>, ParentType, ContextType, Partial<TrackConsentArgs>>;
@@ -945,6 +977,7 @@ export type Resolvers<ContextType = RequestContext> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   PartyDecision?: PartyDecisionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Track?: TrackResolvers<ContextType>;
   TrainingSetAttestation?: TrainingSetAttestationResolvers<ContextType>;
 }>;

@@ -5,7 +5,7 @@ import type { Purpose } from '../consent/purposes.js';
 import type { Statement } from '../consent/statement.js';
 import type { Change } from '../consent/validate.js';
 import { artistsAllowing, type ArtistPage, type ArtistsAllowingOptions } from './artistsAllowing.js';
-import { changesAfter } from './changeFeed.js';
+import { changesAfter, latestGseq } from './changeFeed.js';
 import { globalHead } from './chainHeads.js';
 import type { Collections, StateDoc } from './collections.js';
 import { createProjectionCache, projectionReadsOf, type ProjectionReads } from './createProjectionCache.js';
@@ -94,6 +94,11 @@ export class ConsentStore {
   /** The next page of the global change feed after position `afterGseq`. */
   changesAfter(afterGseq: number, first: number): Promise<EventPage<PositionedEvent>> {
     return changesAfter(this.collections, afterGseq, first, this.deadlineMs);
+  }
+
+  /** The highest position of the change feed (0 when the ledger is empty). */
+  latestGseq(): Promise<number> {
+    return latestGseq(this.collections, this.deadlineMs);
   }
 
   /** A page of the artists whose artist-wide statements allow `purpose` by `decider`. */

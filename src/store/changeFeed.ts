@@ -30,3 +30,9 @@ export async function changesAfter(collections: Collections, afterGseq: number, 
     hasNextPage: contiguous > first || !complete,
   };
 }
+
+/** The highest gseq in the ledger (0 for an empty one): where a feed "from now on" starts. */
+export async function latestGseq(collections: Collections, deadlineMs?: number): Promise<number> {
+  const doc = await storeCall(() => collections.events.find({}, { projection: { gseq: 1 } }).sort({ gseq: -1 }).limit(1).next(), deadlineMs);
+  return doc?.gseq ?? 0;
+}

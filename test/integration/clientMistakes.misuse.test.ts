@@ -39,12 +39,12 @@ describe('client mistakes are client errors, logged below error level', () => {
 
   const errorLines = () => lines.filter((l) => (l.level as number) >= ERROR_LEVEL);
 
-  it('answers a subscription with 400 OPERATION_NOT_SUPPORTED saying subscriptions are not served yet', async () => {
+  it('answers a subscription sent over HTTP with 400 OPERATION_NOT_SUPPORTED pointing to the WebSocket endpoint', async () => {
     const before = lines.length;
-    const res = await postGraphQL(running.url, 'subscription Watch { consentChanges { edges { cursor } } }', {}, reader);
+    const res = await postGraphQL(running.url, 'subscription Watch { consentChanged { id } }', {}, reader);
     expect(res.status).toBe(400);
     expect(res.data).toBeUndefined();
-    expect(res.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/subscriptions are not served/i), extensions: { code: 'OPERATION_NOT_SUPPORTED' } })]);
+    expect(res.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/served over WebSocket/i), extensions: { code: 'OPERATION_NOT_SUPPORTED' } })]);
     await accessLogged(() => lines.slice(before));
     expect(lines.slice(before).filter((l) => (l.level as number) >= ERROR_LEVEL)).toEqual([]);
   });
