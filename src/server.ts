@@ -236,15 +236,15 @@ export async function createServer(deps: ServerDeps): Promise<ConsentServer> {
       }),
     stop: async () => {
       draining = true;
+      // New connections are refused from here on; the promise settles once the last one has ended.
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
       // Subscriptions never finish by themselves: they end now, and their clients resume elsewhere.
       feed.close();
       await subscriptions.close();
       // Requests still running get drainTimeoutMs to finish; then their connections are cut.
       const cutOff = setTimeout(() => httpServer.closeAllConnections(), deps.drainTimeoutMs ?? 10_000);
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeIdleConnections();
-      });
+      await closed;
       clearTimeout(cutOff);
       unobserveDatabase();
       await apollo.stop();
