@@ -41,50 +41,22 @@ export function subscribe(url: string, query: string, variables: Record<string, 
     retryAttempts: 0,
     lazy: true,
   });
-  const messages: SubscriptionMessage[] = [];
-  let completed = false;
-  let listeners: Array<() => void> = [];
-  const notify = () => {
-    for (const listener of listeners) listener();
-  };
+  const stream = collectMessages(async () => {
+    unsubscribe();
+    await client.dispose();
+  });
   const unsubscribe = client.subscribe(
     { query, variables },
     {
-      next: (value) => {
-        messages.push(value as SubscriptionMessage);
-        notify();
-      },
+      next: (value) => stream.push(value as SubscriptionMessage),
       error: (error) => {
-        messages.push({ errors: Array.isArray(error) ? error : [{ message: String((error as Error)?.message ?? (error as { reason?: string })?.reason ?? error) }] });
-        completed = true;
-        notify();
+        stream.push({ errors: Array.isArray(error) ? error : [{ message: String((error as Error)?.message ?? (error as { reason?: string })?.reason ?? error) }] });
+        stream.complete();
       },
-      complete: () => {
-        completed = true;
-        notify();
-      },
+      complete: () => stream.complete(),
     },
   );
-  const until = (done: () => boolean, timeoutMs: number, what: string) =>
-    waitUntil(done, timeoutMs, () => `${what}; got ${JSON.stringify(messages).slice(0, 2000)}`, (listener) => {
-      listeners.push(listener);
-      return () => (listeners = listeners.filter((l) => l !== listener));
-    });
-  return {
-    messages,
-    get completed() {
-      return completed;
-    },
-    waitFor: async (count, timeoutMs = 10_000) => {
-      await until(() => messages.length >= count, timeoutMs, `${count} messages`);
-      return messages.slice(0, count);
-    },
-    waitForComplete: (timeoutMs = 10_000) => until(() => completed, timeoutMs, 'completion'),
-    close: async () => {
-      unsubscribe();
-      await client.dispose();
-    },
-  };
+  return stream.subscription;
 }
 
 /**
@@ -92,13 +64,11 @@ export function subscribe(url: string, query: string, variables: Record<string, 
  * client of the gateway would; `close` aborts the request.
  */
 export function subscribeSse(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): OpenSubscription {
-  const messages: SubscriptionMessage[] = [];
-  let completed = false;
-  let listeners: Array<() => void> = [];
-  const notify = () => {
-    for (const listener of listeners) listener();
-  };
   const abort = new AbortController();
+  const stream = collectMessages(async () => {
+    abort.abort();
+    await reading;
+  });
   const reading = (async () => {
     const response = await fetch(url, {
       method: 'POST',
@@ -107,9 +77,8 @@ export function subscribeSse(url: string, query: string, variables: Record<strin
       signal: abort.signal,
     });
     if (!response.headers.get('content-type')?.includes('text/event-stream')) {
-      messages.push((await response.json()) as SubscriptionMessage);
-      completed = true;
-      notify();
+      stream.push((await response.json()) as SubscriptionMessage);
+      stream.complete();
       return;
     }
     const decoder = new TextDecoder();
@@ -122,35 +91,48 @@ export function subscribeSse(url: string, query: string, variables: Record<strin
         text = text.slice(end + 2);
         const event = /^event: *(.*)$/m.exec(block)?.[1];
         const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-        if (event === 'complete') completed = true;
-        else if (data !== '') messages.push(JSON.parse(data) as SubscriptionMessage);
-        notify();
+        if (event === 'complete') stream.complete();
+        else if (data !== '') stream.push(JSON.parse(data) as SubscriptionMessage);
       }
     }
-    completed = true;
-    notify();
-  })().catch(() => {
-    completed = true;
-    notify();
-  });
+    stream.complete();
+  })().catch(() => stream.complete());
+  return stream.subscription;
+}
+
+// The messages of one subscription and the waits on them, whatever carries them; `close` ends the transport.
+function collectMessages(close: () => Promise<void>): { subscription: OpenSubscription; push(message: SubscriptionMessage): void; complete(): void } {
+  const messages: SubscriptionMessage[] = [];
+  let completed = false;
+  let listeners: Array<() => void> = [];
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
   const until = (done: () => boolean, timeoutMs: number, what: string) =>
     waitUntil(done, timeoutMs, () => `${what}; got ${JSON.stringify(messages).slice(0, 2000)}`, (listener) => {
       listeners.push(listener);
       return () => (listeners = listeners.filter((l) => l !== listener));
     });
   return {
-    messages,
-    get completed() {
-      return completed;
+    subscription: {
+      messages,
+      get completed() {
+        return completed;
+      },
+      waitFor: async (count, timeoutMs = 10_000) => {
+        await until(() => messages.length >= count, timeoutMs, `${count} messages`);
+        return messages.slice(0, count);
+      },
+      waitForComplete: (timeoutMs = 10_000) => until(() => completed, timeoutMs, 'completion'),
+      close,
     },
-    waitFor: async (count, timeoutMs = 10_000) => {
-      await until(() => messages.length >= count, timeoutMs, `${count} messages`);
-      return messages.slice(0, count);
+    push(message) {
+      messages.push(message);
+      notify();
     },
-    waitForComplete: (timeoutMs = 10_000) => until(() => completed, timeoutMs, 'completion'),
-    close: async () => {
-      abort.abort();
-      await reading;
+    complete() {
+      completed = true;
+      notify();
     },
   };
 }
