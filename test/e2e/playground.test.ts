@@ -16,14 +16,20 @@ import { readToken, TEST_SECRET, writeToken } from '../helpers/tokens.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
+const SET_CONSENT = /* GraphQL */ `
+  mutation Set($input: SetConsentInput!) { setConsent(input: $input) { event { seq } } }`;
+
 describe("the gateway's playground in a real browser, offline", () => {
   let supergraph: RunningSupergraph;
   let browser: Browser;
+  let token: string;
 
   beforeAll(async () => {
+    // The dev write token of the demo: it may change consent for the first demo artist only.
+    token = await writeToken(TEST_SECRET, ['artist-aurora']);
     supergraph = await startSupergraph({
       catalog: DEMO_CATALOG,
-      playground: playgroundOptions('Consent supergraph', GATEWAY_EXAMPLES, await writeToken(TEST_SECRET, ['artist-aurora'])),
+      playground: playgroundOptions('Consent supergraph', GATEWAY_EXAMPLES, token),
     });
     await seedDemo(supergraph.subgraph.store);
     browser = await chromium.launch({
@@ -74,6 +80,74 @@ describe("the gateway's playground in a real browser, offline", () => {
     const external = requested.filter((url) => !/^(http:\/\/127\.0\.0\.1[:/]|data:|blob:)/.test(url));
     expect(external).toEqual([]);
     expect(requested.some((url) => url.startsWith('http://127.0.0.1'))).toBe(true);
+    await context.close();
+  });
+
+  it('runs the subscription example and shows a matching change made through the gateway in the result pane', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const requested: string[] = [];
+    const streams: string[] = [];
+    page.on('request', (request) => {
+      requested.push(request.url());
+      if (request.headers()['accept']?.includes('text/event-stream')) streams.push(request.url());
+    });
+
+    await page.goto(supergraph.url, { waitUntil: 'load' });
+    // GraphiQL names each tab after its operation.
+    const tab = page.getByRole('tab').filter({ hasText: 'WatchWithdrawals' });
+    await tab.waitFor({ state: 'visible', timeout: 30_000 });
+    // The tabs are draggable and slide into place after load; a click event on the button selects
+    // the tab whatever its position mid-animation.
+    await tab.getByRole('button', { name: 'WatchWithdrawals' }).dispatchEvent('click');
+    await expect.poll(() => tab.getAttribute('aria-selected'), { timeout: 10_000 }).toBe('true');
+    const editor = async () => (await page.locator('.graphiql-editor').first().innerText()).replace(/\u00a0/g, ' ');
+    await expect.poll(editor, { timeout: 30_000 }).toContain('subscription WatchWithdrawals');
+    const result = page.locator('.result-window');
+    const shown = async () => (await result.innerText()).replace(/\u00a0/g, ' ');
+    // GraphiQL takes the operation name from the editor a moment after a tab switch: a run before
+    // that names the previous tab's operation and the page refuses it, so run again until it starts.
+    const run = page.locator('.graphiql-execute-button');
+    await expect
+      .poll(async () => {
+        await run.click();
+        await page.waitForTimeout(500);
+        return shown();
+      }, { timeout: 15_000 })
+      .not.toContain('Cannot infer operation');
+
+    // The example subscribes from "now", and the gateway opens its upstream subscription a moment
+    // after the browser's stream starts: a change written in between is not pushed, so write again
+    // until one arrives, within a bounded wait.
+    const seqs: number[] = [];
+    const deadline = Date.now() + 30_000;
+    while (!(await shown()).includes('"feedCursor"') && Date.now() < deadline) {
+      const res = await fetch(supergraph.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          query: SET_CONSENT,
+          variables: { input: { subject: { artistId: 'artist-aurora' }, purpose: 'VOICE_REPLICATION', choice: 'DENY', termsVersion: 'tos-2026-11' } },
+        }),
+      });
+      const body = (await res.json()) as { data?: { setConsent: { event: { seq: number } } }; errors?: unknown };
+      expect(body.errors).toBeUndefined();
+      seqs.push(body.data!.setConsent.event.seq);
+      await expect.poll(shown, { timeout: 3_000 }).toContain('"feedCursor"').catch(() => undefined);
+    }
+
+    const pane = await shown();
+    expect(pane).toContain('"artistId": "artist-aurora"');
+    expect(pane).toContain('"purpose": "VOICE_REPLICATION"');
+    expect(pane).toContain('"choice": "DENY"');
+    expect(pane).toMatch(/"feedCursor": "[^"]+"/);
+    expect(pane).not.toContain('"errors"');
+    expect(seqs.length).toBeGreaterThan(0);
+    // GraphiQL's default fetcher subscribes over SSE on the same URL, which is what the gateway serves.
+    expect(streams.some((url) => url.startsWith(supergraph.url))).toBe(true);
+
+    const external = requested.filter((url) => !/^(http:\/\/127\.0\.0\.1[:/]|data:|blob:)/.test(url));
+    expect(external).toEqual([]);
     await context.close();
   });
 });
