@@ -38,6 +38,7 @@ export class ChangeFeedHub {
   private starting: Promise<number> | null = null;
   private wake: (() => void) | null = null;
   private closed = false;
+  private polling = false;
   /** How many change-feed reads the poller has made (tests check there is one poller, not one per subscriber). */
   pollCount = 0;
 
@@ -64,6 +65,13 @@ export class ChangeFeedHub {
     const head = await this.start();
     const subscriber = new FeedSubscriber(this, after ?? head, accept);
     this.subscribers.add(subscriber);
+    // Started only once someone is there to hear it: a poller started earlier would find nobody
+    // and stop at once, leaving every subscriber to read the feed by itself.
+    if (!this.polling) {
+      this.polling = true;
+      this.head ??= head;
+      void this.poll();
+    }
     return subscriber;
   }
 
@@ -75,10 +83,21 @@ export class ChangeFeedHub {
     this.wake?.();
   }
 
-  /** @internal The source, for a subscriber's catch-up reads. */
-  get feed(): FeedSource {
-    return this.source;
+  /**
+   * @internal A subscriber's catch-up read after `position`. Subscribers that join together from the
+   * same cursor share one read in flight, so a crowd reconnecting after an outage is one read, not
+   * one per subscriber.
+   */
+  readAfter(position: number): Promise<EventPage<PositionedEvent>> {
+    let read = this.catchUpReads.get(position);
+    if (read === undefined) {
+      read = this.source.changesAfter(position, this.pageSize).finally(() => this.catchUpReads.delete(position));
+      this.catchUpReads.set(position, read);
+    }
+    return read;
   }
+
+  private readonly catchUpReads = new Map<number, Promise<EventPage<PositionedEvent>>>();
 
   /** @internal The poller's position, or null when it is not running. */
   get position(): number | null {
@@ -86,23 +105,18 @@ export class ChangeFeedHub {
   }
 
   /** @internal */
-  get readPageSize(): number {
-    return this.pageSize;
-  }
-
-  /** @internal */
   remove(subscriber: FeedSubscriber): void {
     this.subscribers.delete(subscriber);
   }
 
-  // Reads the head once for everyone arriving together, then starts the one poller.
+  // The poller's position while it runs; otherwise the head, read once for everyone arriving together.
   private start(): Promise<number> {
-    if (this.head !== null) return Promise.resolve(this.head);
+    if (this.polling && this.head !== null) return Promise.resolve(this.head);
     this.starting ??= this.source.latestGseq().then(
       (head) => {
         this.starting = null;
-        this.head = head;
-        void this.poll();
+        // A poller started meanwhile has its own, later position; otherwise start from this head.
+        if (!this.polling) this.head = head;
         return head;
       },
       (error: unknown) => {
@@ -119,6 +133,7 @@ export class ChangeFeedHub {
       // process makes no reads.
       if (this.subscribers.size === 0) {
         this.head = null;
+        this.polling = false;
         return;
       }
       let page: EventPage<PositionedEvent>;
@@ -230,9 +245,15 @@ class FeedSubscriber implements AsyncIterableIterator<FeedItem> {
   // Reads from its own position until it reaches the poller's, then joins the live stream. Both
   // happen in one turn of the event loop, so no event falls between them.
   private async catchUp(): Promise<void> {
+    // At the poller's position already (a subscription "from now"): every later event is still to
+    // be pushed by the poller, so joining now misses nothing and costs no read.
+    if (this.buffer.length === 0 && this.hub.position === this.position) {
+      this.live = true;
+      return;
+    }
     let page: EventPage<PositionedEvent>;
     try {
-      page = await this.hub.feed.changesAfter(this.position, this.hub.readPageSize);
+      page = await this.hub.readAfter(this.position);
     } catch {
       this.fail('SERVICE_UNAVAILABLE', 'The change feed stopped because the consent store did not answer; resubscribe with extensions.cursor as after.');
       return;

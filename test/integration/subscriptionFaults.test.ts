@@ -62,6 +62,39 @@ describe('a subscriber that falls behind', () => {
   });
 });
 
+describe('a crowd of subscribers joining at once', () => {
+  let store: ConsentStore;
+
+  beforeAll(async () => {
+    store = await aFreshStore();
+    for (let i = 0; i < 3; i++) await write(store, `crowd-${i}`);
+  });
+  afterAll(() => dropStore(store));
+
+  it('costs one head read for 200 subscribers from now and one catch-up read for 200 resuming from one cursor, and each gets the next event', async () => {
+    const reads = { head: 0, after: new Map<number, number>() };
+    const source = {
+      latestGseq: () => (reads.head++, store.latestGseq()),
+      changesAfter: (after: number, first: number) => (reads.after.set(after, (reads.after.get(after) ?? 0) + 1), store.changesAfter(after, first)),
+    };
+    const hub = new ChangeFeedHub(source, { idleMs: 20 });
+    try {
+      const fromNow = await Promise.all(Array.from({ length: 200 }, () => hub.subscribe(null, () => true)));
+      const resuming = await Promise.all(Array.from({ length: 200 }, () => hub.subscribe(1, () => true)));
+      const firsts = Promise.all([...fromNow, ...resuming].map((subscription) => subscription.next()));
+      await write(store, 'crowd-next');
+      const items = (await firsts).map((result) => result.value as FeedItem);
+      expect(items.slice(0, 200).every((item) => !(item instanceof Error) && item.gseq === 4)).toBe(true);
+      expect(items.slice(200).every((item) => !(item instanceof Error) && item.gseq === 2)).toBe(true);
+      expect(reads.head).toBe(1);
+      // From position 1: one shared catch-up read; everything else is the one poller's.
+      expect(reads.after.get(1)).toBe(1);
+    } finally {
+      hub.close();
+    }
+  });
+});
+
 describe('the database going away under a subscription', () => {
   let db: StoreBehindFaultProxy;
   let subgraph: TestSubgraph;
