@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startFerretdb, type RunningFerretdb } from '../../dev/embedded/startFerretdb.js';
 import { CATALOG_SDL, startCatalogSubgraph } from '../../dev/catalog/startCatalogSubgraph.js';
@@ -156,6 +156,9 @@ async function main(): Promise<void> {
 async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore, url: string, token: string): Promise<void> {
   const subs: OpenSubscription[] = [];
   try {
+    // The previous section's subscriptions must be gone from the server before the baseline.
+    while (server.feed.size > 0) await sleep(50);
+    await sleep(500);
     const heapBefore = heapAfterGc();
     for (let i = 0; i < SUBSCRIBERS; i++) subs.push(subscribe(url, WATCH, {}, { token }));
     while (server.feed.size < SUBSCRIBERS) await sleep(50);
@@ -179,6 +182,9 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     const perTick = Math.max(1, Math.round((PUSH_RATE * TICK_MS) / 1000));
     const ticks = Math.round((WRITE_SECONDS * 1000) / TICK_MS);
     const acked = new Map<string, number>();
+    // Server, clients and appender share this event loop: its delay says whether the process kept up.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const start = performance.now();
     for (let tick = 0; tick < ticks; tick++) {
       const due = start + tick * TICK_MS;
@@ -201,7 +207,8 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     }
     const elapsed = (performance.now() - start) / 1000;
     const drainUntil = performance.now() + 30_000;
-    while ([...acked.keys()].some((id) => (arrivals.get(id)?.length ?? 0) < SUBSCRIBERS) && performance.now() < drainUntil) await sleep(100);
+    while (server.feed.size > 0 && [...acked.keys()].some((id) => (arrivals.get(id)?.length ?? 0) < SUBSCRIBERS) && performance.now() < drainUntil) await sleep(100);
+    loopDelay.disable();
     clearInterval(watcher);
     const latencies: number[] = [];
     for (const [id, at] of acked) for (const t of arrivals.get(id) ?? []) latencies.push(t - at);
@@ -212,6 +219,15 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     console.log(`deliveries: ${latencies.length} of ${acked.size * SUBSCRIBERS} expected`);
     console.log(`latency from insert acknowledgement (ms): p50 ${pct(latencies, 50)}, p99 ${pct(latencies, 99)}, max ${pct(latencies, 100)}`);
     console.log(`heap per subscriber (server and client in this process, upper bound): ${((heapAfter - heapBefore) / SUBSCRIBERS / 1024).toFixed(1)} KiB`);
+    console.log(`event-loop delay while appending and draining (ms): p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)}, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)}, max ${(loopDelay.max / 1e6).toFixed(1)}`);
+    const ended = new Map<string, number>();
+    for (const sub of subs) {
+      for (const error of sub.messages.flatMap((m) => m.errors ?? [])) {
+        const code = error.extensions?.code ?? error.message;
+        ended.set(code, (ended.get(code) ?? 0) + 1);
+      }
+    }
+    console.log(`subscriptions ended with an error: ${ended.size === 0 ? 'none' : [...ended].map(([code, count]) => `${count} ${code}`).join(', ')}`);
   } finally {
     await Promise.all(subs.map((s) => s.close()));
   }
