@@ -160,8 +160,15 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     while (server.feed.size > 0) await sleep(50);
     await sleep(500);
     const heapBefore = heapAfterGc();
-    for (let i = 0; i < SUBSCRIBERS; i++) subs.push(subscribe(url, WATCH, {}, { token }));
-    while (server.feed.size < SUBSCRIBERS) await sleep(50);
+    // Opened in waves: a thousand catch-up reads at once can outlast the store deadline and end
+    // subscriptions with SERVICE_UNAVAILABLE before the measurement starts.
+    for (let i = 0; i < SUBSCRIBERS; i++) {
+      subs.push(subscribe(url, WATCH, {}, { token }));
+      if (subs.length % 100 === 0 || subs.length === SUBSCRIBERS) {
+        while (server.feed.size < subs.length) await sleep(50);
+        await sleep(300);
+      }
+    }
     await sleep(500);
     const heapAfter = heapAfterGc();
     const arrivals = new Map<string, number[]>();
@@ -184,7 +191,37 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     const acked = new Map<string, number>();
     // Server, clients and appender share this event loop: its delay says whether the process kept up.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    // The poller's reads, timed where they are made, to tell a slow database from a slow process.
+    const feedSource = server.feed.feed;
+    const readChanges = feedSource.changesAfter.bind(feedSource);
+    const reads: number[] = [];
+    const readErrors = new Map<string, number>();
+    feedSource.changesAfter = async (after, first) => {
+      const began = performance.now();
+      try {
+        return await readChanges(after, first);
+      } catch (error) {
+        const name = `${(error as Error).name}: ${(error as Error).message}`.slice(0, 120);
+        readErrors.set(name, (readErrors.get(name) ?? 0) + 1);
+        throw error;
+      } finally {
+        reads.push(performance.now() - began);
+      }
+    };
+    const inserts: number[] = [];
     loopDelay.enable();
+    // Subscribers still catching up when the head starts moving keep re-reading instead of joining
+    // the live stream, so one warm-up event that every subscriber has received starts the clock.
+    const warmup = ledgerDocs([{ change: aSetChange('push-rate-warmup', 'AI_TRAINING', { choice: 'DENY' }), actor: 'bench', at: new Date() }], lastGseq + 1);
+    await collections.events.insertMany(warmup, { ordered: true });
+    await collections.states.insertMany(warmup.map(stateFromHead));
+    lastGseq += 1;
+    const warmedBy = performance.now() + 60_000;
+    while (subs.some((sub, s) => sub.messages.length === 0 || seen[s] === 0) && performance.now() < warmedBy) await sleep(100);
+    const warmed = subs.filter((sub) => sub.messages.some((m) => m.data?.consentChanged?.id === warmup[0]!._id)).length;
+    await sleep(500);
+    const liveAtStart = server.feed.size;
+    let liveAfterHalf = -1;
     const start = performance.now();
     for (let tick = 0; tick < ticks; tick++) {
       const due = start + tick * TICK_MS;
@@ -197,10 +234,13 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
       }));
       const docs = ledgerDocs(changes, lastGseq + 1);
       // Ordered, so gseq becomes visible in order and the poller never waits on a gap.
+      const sent = performance.now();
       await collections.events.insertMany(docs, { ordered: true });
       const ackedAt = performance.now();
+      inserts.push(ackedAt - sent);
       for (const doc of docs) acked.set(doc._id, ackedAt);
       lastGseq += docs.length;
+      if (tick === Math.floor(ticks / 2)) liveAfterHalf = server.feed.size;
       // The projection the write path would keep, after the acknowledgement the latency starts from.
       await collections.states.insertMany(docs.map(stateFromHead), { ordered: false });
       await bumpProjectionVersion(collections);
@@ -209,6 +249,7 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     const drainUntil = performance.now() + 30_000;
     while (server.feed.size > 0 && [...acked.keys()].some((id) => (arrivals.get(id)?.length ?? 0) < SUBSCRIBERS) && performance.now() < drainUntil) await sleep(100);
     loopDelay.disable();
+    feedSource.changesAfter = readChanges;
     clearInterval(watcher);
     const latencies: number[] = [];
     for (const [id, at] of acked) for (const t of arrivals.get(id) ?? []) latencies.push(t - at);
@@ -220,6 +261,9 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     console.log(`latency from insert acknowledgement (ms): p50 ${pct(latencies, 50)}, p99 ${pct(latencies, 99)}, max ${pct(latencies, 100)}`);
     console.log(`heap per subscriber (server and client in this process, upper bound): ${((heapAfter - heapBefore) / SUBSCRIBERS / 1024).toFixed(1)} KiB`);
     console.log(`event-loop delay while appending and draining (ms): p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)}, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)}, max ${(loopDelay.max / 1e6).toFixed(1)}`);
+    console.log(`batch insert round trip (ms): p50 ${pct(inserts, 50)}, p99 ${pct(inserts, 99)}, max ${pct(inserts, 100)}`);
+    console.log(`poller reads: ${reads.length}, duration (ms) p50 ${pct(reads, 50)}, p99 ${pct(reads, 99)}, max ${pct(reads, 100)}; failed: ${readErrors.size === 0 ? 'none' : [...readErrors].map(([e, c]) => `${c}× ${e}`).join('; ')}`);
+    console.log(`open subscriptions on the server: ${warmed} had the warm-up event, ${liveAtStart} open when appending began, ${liveAfterHalf} halfway`);
     const ended = new Map<string, number>();
     for (const sub of subs) {
       for (const error of sub.messages.flatMap((m) => m.errors ?? [])) {
