@@ -156,6 +156,23 @@ async function main(): Promise<void> {
 async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore, url: string, token: string): Promise<void> {
   const subs: OpenSubscription[] = [];
   try {
+    // The hub's reads (poller and catch-up), timed where they are made, to tell a slow database from a slow process.
+    const feedSource = server.feed.feed;
+    const readChanges = feedSource.changesAfter.bind(feedSource);
+    const reads: number[] = [];
+    const readErrors = new Map<string, number>();
+    feedSource.changesAfter = async (after, first) => {
+      const began = performance.now();
+      try {
+        return await readChanges(after, first);
+      } catch (error) {
+        const name = `${(error as Error).name}: ${(error as Error).message}`.slice(0, 120);
+        readErrors.set(name, (readErrors.get(name) ?? 0) + 1);
+        throw error;
+      } finally {
+        reads.push(performance.now() - began);
+      }
+    };
     // The previous section's subscriptions must be gone from the server before the baseline.
     while (server.feed.size > 0) await sleep(50);
     await sleep(500);
@@ -191,23 +208,6 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     const acked = new Map<string, number>();
     // Server, clients and appender share this event loop: its delay says whether the process kept up.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    // The poller's reads, timed where they are made, to tell a slow database from a slow process.
-    const feedSource = server.feed.feed;
-    const readChanges = feedSource.changesAfter.bind(feedSource);
-    const reads: number[] = [];
-    const readErrors = new Map<string, number>();
-    feedSource.changesAfter = async (after, first) => {
-      const began = performance.now();
-      try {
-        return await readChanges(after, first);
-      } catch (error) {
-        const name = `${(error as Error).name}: ${(error as Error).message}`.slice(0, 120);
-        readErrors.set(name, (readErrors.get(name) ?? 0) + 1);
-        throw error;
-      } finally {
-        reads.push(performance.now() - began);
-      }
-    };
     const inserts: number[] = [];
     loopDelay.enable();
     // Subscribers still catching up when the head starts moving keep re-reading instead of joining
@@ -262,7 +262,7 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     console.log(`heap per subscriber (server and client in this process, upper bound): ${((heapAfter - heapBefore) / SUBSCRIBERS / 1024).toFixed(1)} KiB`);
     console.log(`event-loop delay while appending and draining (ms): p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)}, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)}, max ${(loopDelay.max / 1e6).toFixed(1)}`);
     console.log(`batch insert round trip (ms): p50 ${pct(inserts, 50)}, p99 ${pct(inserts, 99)}, max ${pct(inserts, 100)}`);
-    console.log(`poller reads: ${reads.length}, duration (ms) p50 ${pct(reads, 50)}, p99 ${pct(reads, 99)}, max ${pct(reads, 100)}; failed: ${readErrors.size === 0 ? 'none' : [...readErrors].map(([e, c]) => `${c}× ${e}`).join('; ')}`);
+    console.log(`hub reads (poller and catch-up, from subscribing on): ${reads.length}, duration (ms) p50 ${pct(reads, 50)}, p99 ${pct(reads, 99)}, max ${pct(reads, 100)}; failed: ${readErrors.size === 0 ? 'none' : [...readErrors].map(([e, c]) => `${c}× ${e}`).join('; ')}`);
     console.log(`open subscriptions on the server: ${warmed} had the warm-up event, ${liveAtStart} open when appending began, ${liveAfterHalf} halfway`);
     const ended = new Map<string, number>();
     for (const sub of subs) {
