@@ -161,8 +161,10 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     const readChanges = feedSource.changesAfter.bind(feedSource);
     const reads: number[] = [];
     const readErrors = new Map<string, number>();
+    let inFlight = 0;
     feedSource.changesAfter = async (after, first) => {
       const began = performance.now();
+      inFlight++;
       try {
         return await readChanges(after, first);
       } catch (error) {
@@ -170,6 +172,7 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
         readErrors.set(name, (readErrors.get(name) ?? 0) + 1);
         throw error;
       } finally {
+        inFlight--;
         reads.push(performance.now() - began);
       }
     };
@@ -177,13 +180,13 @@ async function pacedLedgerPush(server: ConsentServer, writerStore: ConsentStore,
     while (server.feed.size > 0) await sleep(50);
     await sleep(500);
     const heapBefore = heapAfterGc();
-    // Opened in waves: a thousand catch-up reads at once can outlast the store deadline and end
-    // subscriptions with SERVICE_UNAVAILABLE before the measurement starts.
+    // Opened in waves, each after the last one's catch-up reads are answered: many catch-up reads
+    // at once outlast the store deadline and end subscriptions with SERVICE_UNAVAILABLE.
     for (let i = 0; i < SUBSCRIBERS; i++) {
       subs.push(subscribe(url, WATCH, {}, { token }));
-      if (subs.length % 100 === 0 || subs.length === SUBSCRIBERS) {
-        while (server.feed.size < subs.length) await sleep(50);
-        await sleep(300);
+      if (subs.length % 25 === 0 || subs.length === SUBSCRIBERS) {
+        while (server.feed.size < subs.length) await sleep(20);
+        while (inFlight > 1) await sleep(20);
       }
     }
     await sleep(500);
