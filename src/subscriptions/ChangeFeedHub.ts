@@ -83,6 +83,11 @@ export class ChangeFeedHub {
     this.wake?.();
   }
 
+  /** @internal The source the hub reads (the push bench times its reads). */
+  get feed(): FeedSource {
+    return this.source;
+  }
+
   /**
    * @internal A subscriber's catch-up read after `position`. Subscribers that join together from the
    * same cursor share one read in flight, so a crowd reconnecting after an outage is one read, not
