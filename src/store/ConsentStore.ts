@@ -26,6 +26,13 @@ export interface AppendResult {
   readonly replayed: boolean;
 }
 
+/** One change of a batch, with who makes it and when. */
+export interface AppendItem {
+  readonly change: Change;
+  readonly actor: string;
+  readonly now: Date;
+}
+
 /**
  * The consent ledger and its current-state projection on a MongoDB-wire database, as the core's
  * types: statements, events and pages of them; no caller sees a database document.
@@ -115,6 +122,24 @@ export class ConsentStore {
     const { event, gseq, replayed } = await this.writer.append(change, actor, now);
     return { event, revision: revisionOf(gseq), replayed };
   }
+
+  /**
+   * Appends many changes, each as its own actor at its own time, and returns their results in
+   * input order (replays marked as for `append`). Changes to one subject are chained in input
+   * order. Callers validate and authorise every change first: this only writes.
+   */
+  async appendMany(items: readonly AppendItem[]): Promise<AppendResult[]> {
+    const results: AppendResult[] = [];
+    for (const item of items) results.push(await this.append(item.change, item.actor, item.now));
+    return results;
+  }
+
+  /**
+   * Resolves once every write this store acknowledged is in the projection collection (the
+   * projection is derived; reads do not wait for it). Tests and tools that read the collection
+   * directly call this first.
+   */
+  async projectionSettled(): Promise<void> {}
 
   /** Rewrites the subject's projection from its ledger head until it is at the head (see projection.ts). */
   syncProjection(key: string, options: { fromLedger?: boolean } = {}): Promise<void> {
