@@ -6,12 +6,16 @@ import type { Statement } from '../consent/statement.js';
 import type { Change } from '../consent/validate.js';
 import { artistsAllowing, type ArtistPage, type ArtistsAllowingOptions } from './artistsAllowing.js';
 import { changesAfter, latestGseq } from './changeFeed.js';
-import { globalHead } from './chainHeads.js';
+import { chainHead, globalHead } from './chainHeads.js';
 import type { Collections, StateDoc } from './collections.js';
 import { createProjectionCache, projectionReadsOf, type ProjectionReads } from './createProjectionCache.js';
 import { revisionOf, statementsOf, type PositionedEvent } from './documents.js';
 import { historyPages, type EventPage, type HistoryRequest } from './history.js';
-import { LedgerWriter } from './LedgerWriter.js';
+import { LedgerWriter, type AppendItem } from './LedgerWriter.js';
+import { IdempotencyIndex } from './IdempotencyIndex.js';
+import { Projector } from './Projector.js';
+import type { Logger } from 'pino';
+export type { AppendItem } from './LedgerWriter.js';
 import { statesAt } from './pointInTime.js';
 import { repairProjections, syncProjection } from './projection.js';
 import type { ProjectionCache, ProjectionCacheOptions } from './ProjectionCache.js';
@@ -26,21 +30,15 @@ export interface AppendResult {
   readonly replayed: boolean;
 }
 
-/** One change of a batch, with who makes it and when. */
-export interface AppendItem {
-  readonly change: Change;
-  readonly actor: string;
-  readonly now: Date;
-}
-
 /**
  * The consent ledger and its current-state projection on a MongoDB-wire database, as the core's
  * types: statements, events and pages of them; no caller sees a database document.
  *
- * Writes go through the LedgerWriter (append-only inserts guarded by unique indexes); the
- * projection is rewritten from the ledger head after every write and re-checked until it matches,
- * so it converges to the head after any interleaving; `repairProjections` fixes subjects left
- * behind by a crash.
+ * Writes go through the LedgerWriter: a group commit into the commit log (tail.ts), then the
+ * events into consent_events, both inserts guarded by unique indexes. The Projector rewrites the
+ * projection from the ledger head after acknowledging (re-checked until it matches, so it
+ * converges after any interleaving); reads overlay the log meanwhile. `repairProjections` finishes
+ * what a crashed writer left.
  */
 export class ConsentStore {
   constructor(
@@ -52,18 +50,24 @@ export class ConsentStore {
      * this a read can take a multiple of DB_TIMEOUT_MS. @default no deadline beyond the driver's
      */
     readonly deadlineMs?: number,
-    options: { readonly cache?: ProjectionCacheOptions } = {},
+    options: { readonly cache?: ProjectionCacheOptions; readonly logger?: Logger } = {},
   ) {
     this.reads = projectionReadsOf(collections, deadlineMs);
-    this.cache = options.cache === undefined ? null : createProjectionCache(collections, this.reads, options.cache, deadlineMs);
+    // With the cache off it still follows the commit log, for the writer; reads go to the database.
+    this.cache = createProjectionCache(collections, this.reads, options.cache ?? { maxSubjects: 0 }, deadlineMs);
+    this.idempotency = new IdempotencyIndex(collections, this.cache);
     // Through `this.syncProjection`, looked up at each call, so a test can stand in a crashing one.
-    this.writer = new LedgerWriter(collections, (key) => this.syncProjection(key));
+    this.projector = new Projector(collections, (key) => this.syncProjection(key), options.logger);
+    this.writer = new LedgerWriter(collections, this.cache, this.idempotency, this.projector, async (key) => (await chainHead(collections, key)).head);
   }
 
-  /** The in-memory copy of the projection that answers current-state reads; null when off. */
-  readonly cache: ProjectionCache | null;
+  /** The in-memory copy of the projection that answers current-state reads (and gives the writer its heads). */
+  readonly cache: ProjectionCache;
+  /** Writes the projection after acknowledgements (see Projector). */
+  readonly projector: Projector;
 
   private readonly reads: ProjectionReads;
+  private readonly idempotency: IdempotencyIndex;
   private readonly writer: LedgerWriter;
 
   /**
@@ -77,7 +81,7 @@ export class ConsentStore {
 
   /** The projection documents behind `statesByKeys` (the benchmark's variants replace this read). */
   protected stateDocsByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
-    return this.cache === null ? this.reads.readStates(keys) : this.cache.statesByKeys(keys);
+    return this.cache.statesByKeys(keys);
   }
 
   /**
@@ -129,9 +133,8 @@ export class ConsentStore {
    * order. Callers validate and authorise every change first: this only writes.
    */
   async appendMany(items: readonly AppendItem[]): Promise<AppendResult[]> {
-    const results: AppendResult[] = [];
-    for (const item of items) results.push(await this.append(item.change, item.actor, item.now));
-    return results;
+    const results = await this.writer.appendMany(items);
+    return results.map(({ event, gseq, replayed }) => ({ event, revision: revisionOf(gseq), replayed }));
   }
 
   /**
@@ -139,7 +142,9 @@ export class ConsentStore {
    * projection is derived; reads do not wait for it). Tests and tools that read the collection
    * directly call this first.
    */
-  async projectionSettled(): Promise<void> {}
+  projectionSettled(): Promise<void> {
+    return this.projector.settled();
+  }
 
   /** Rewrites the subject's projection from its ledger head until it is at the head (see projection.ts). */
   syncProjection(key: string, options: { fromLedger?: boolean } = {}): Promise<void> {
@@ -150,8 +155,8 @@ export class ConsentStore {
    * Finds subjects whose projection is behind their ledger head among events after `sinceGseq` and
    * repairs them. Returns the highest gseq seen, to pass as `sinceGseq` next time, and the keys repaired.
    */
-  repairProjections(sinceGseq = 0): Promise<{ lastGseq: number; repaired: string[] }> {
-    return repairProjections(this.collections, sinceGseq, (key) => this.syncProjection(key, { fromLedger: true }));
+  repairProjections(sinceGseq = 0, options: { staleCommitMs?: number } = {}): Promise<{ lastGseq: number; repaired: string[] }> {
+    return repairProjections(this.collections, sinceGseq, (key) => this.syncProjection(key, { fromLedger: true }), options);
   }
 
   /** Whether the database answers a ping within the deadline. */
@@ -164,9 +169,10 @@ export class ConsentStore {
     }
   }
 
-  /** Stops the cache and closes the connection pool. */
+  /** Waits for the projection of acknowledged writes, stops the cache and closes the connection pool. */
   async close(): Promise<void> {
-    await this.cache?.close();
+    await this.projector.settled();
+    await this.cache.close();
     await this.client.close();
   }
 }

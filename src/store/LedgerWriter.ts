@@ -1,12 +1,15 @@
 import { recordsChange } from '../consent/event.js';
 import { IdempotencyConflictError } from '../consent/errors.js';
 import type { Change } from '../consent/validate.js';
-import { chainHead, ledgerHead, maxGseq } from './chainHeads.js';
-import type { Collections } from './collections.js';
-import { eventFromDoc, nextEventDoc, type PositionedEvent } from './documents.js';
-import { bumpProjectionVersion } from './projectionVersion.js';
-import { isDuplicateKey, storeCall } from './storeCall.js';
+import type { Collections, EventDoc, TailDoc } from './collections.js';
+import { eventFromDoc, headOfState, nextEventDoc, type ChainHead, type PositionedEvent } from './documents.js';
+import type { IdempotencyIndex } from './IdempotencyIndex.js';
+import type { ProjectionCache } from './ProjectionCache.js';
+import { announceCommit } from './projectionVersion.js';
+import { failedIndexes, hasOnlyDuplicateKeys, type Projector } from './Projector.js';
+import { storeCall } from './storeCall.js';
 import { subjectKey } from './subjectKey.js';
+import { commitsOf, insertCommits, readCommit } from './tail.js';
 
 /** What an append recorded, or found already recorded under the same idempotency key. */
 export interface Appended extends PositionedEvent {
@@ -14,91 +17,375 @@ export interface Appended extends PositionedEvent {
   readonly replayed: boolean;
 }
 
-// A writer that loses a race on (subject, seq) or gseq re-reads the heads and tries again; with
-// jittered backoff even dozens of concurrent writers on one subject settle well within this bound.
-const MAX_APPEND_ATTEMPTS = 200;
+/** One change of a batch, with who makes it and when. */
+export interface AppendItem {
+  readonly change: Change;
+  readonly actor: string;
+  readonly now: Date;
+}
+
+/** An idempotency conflict inside a batch: `index` is the change's position in the caller's list. */
+export class BatchIdempotencyConflictError extends IdempotencyConflictError {
+  override name = 'BatchIdempotencyConflictError';
+  constructor(
+    message: string,
+    readonly index: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Most events one group commit takes from the queue (a single call of up to 1000 always goes in whole). */
+const MAX_ROUND_EVENTS = 1000;
+
+/** Rounds in a row whose gseq collided without the log moving, before the writer heals the log. */
+const STALLS_BEFORE_HEALING = 3;
+
+/** Most rounds a change waits through collisions with other replicas' commits before failing. */
+const MAX_COLLISION_ROUNDS = 200;
+
+interface Entry {
+  readonly item: AppendItem;
+  readonly key: string;
+  readonly idem: string | null;
+  /** Position in the caller's list. */
+  readonly index: number;
+  result: Appended | null;
+  /** An earlier change of this round with the same key and change: this one replays it. */
+  sameAs: Entry | null;
+}
+
+interface Group {
+  readonly entries: Entry[];
+  /** Refuse the whole group if any change's idempotency key conflicts (changeConsents). */
+  readonly atomic: boolean;
+  readonly resolve: (results: Appended[]) => void;
+  readonly reject: (error: unknown) => void;
+  collisions: number;
+}
 
 /**
- * The ledger's write path: appends are inserts guarded by unique indexes (the one concurrency
- * primitive that is safe on FerretDB too, whose updates are not atomic compare-and-set), each
- * followed by `sync` of the subject's projection and a new projection version.
+ * The ledger's write path: a group commit. Every change submitted while a commit is under way
+ * waits for the next one, which takes them all (up to MAX_ROUND_EVENTS) and:
+ *
+ * 1. brings the process's copy of the ledger heads to the end of the commit log (one point read
+ *    when nothing changed; see ProjectionCache) and checks idempotency keys in memory
+ *    (IdempotencyIndex): replays are answered, conflicts refused, before anything is written;
+ * 2. builds every event after its subject's head, with gseqs `end + 1 …`, and inserts them into
+ *    consent_events in one ordered `insertMany`: that insert is the commit, guarded as before by
+ *    the unique indexes on (subject, seq), gseq and idempotency key; the first collision stops it,
+ *    the events before it are in, and the rest go round again;
+ * 3. inserts the committed events into the commit log (tail.ts), which followers read; changes the
+ *    projection's version token once; acknowledges;
+ * 4. hands the commits to the Projector, which writes the projection after the acknowledgement.
+ *
+ * So a round costs one or two small reads, two inserts and one small update however many changes
+ * it carries. The gseq order stays gapless (a writer only inserts gseq `end + 1` after reading
+ * `end` in the log or the ledger) and so does the log: a writer whose gseq collides without the
+ * log moving puts the other writer's events into the log itself (`healLog`).
  */
 export class LedgerWriter {
+  private queue: Group[] = [];
+  private draining: Promise<void> | null = null;
+
   constructor(
     private readonly collections: Collections,
-    private readonly sync: (key: string) => Promise<void>,
+    private readonly cache: ProjectionCache,
+    private readonly idempotency: IdempotencyIndex,
+    private readonly projector: Projector,
+    /** The head of a subject the cache doesn't know (cache off): read from the database. */
+    private readonly readHead: (key: string) => Promise<ChainHead | null>,
   ) {}
 
-  // The tail of this process's queue of appends.
-  private writeTurn: Promise<void> = Promise.resolve();
-
-  // The highest gseq this process knows to be committed (it wrote or read it); null when another
-  // writer may have moved past it. Appending knownGseq + 1 keeps the global order gapless.
-  private knownGseq: number | null = null;
+  /**
+   * Appends a change to the subject's ledger chain as `actor` at `now`. A reused idempotency key
+   * returns the first event and writes nothing; the same key with a different change is an
+   * IdempotencyConflictError.
+   */
+  async append(change: Change, actor: string, now: Date): Promise<Appended> {
+    const [result] = await this.submit([{ change, actor, now }], false);
+    return result!;
+  }
 
   /**
-   * Appends a change to the subject's ledger chain as `actor` at `now`, then brings the projection
-   * up to the ledger head. A reused idempotency key returns the first event and writes nothing; the
-   * same key with a different change is an IdempotencyConflictError.
+   * Appends changes as one unit of refusal: if any idempotency key conflicts, nothing is written
+   * (BatchIdempotencyConflictError names the change). Results in input order; changes to one
+   * subject are chained in input order.
    */
-  append(change: Change, actor: string, now: Date): Promise<Appended> {
-    // Writers in one process take turns: every append allocates the next global gseq, so
-    // concurrent appends from one process would only collide on the unique index and retry many
-    // times over. Writers in other processes still race, and the unique indexes keep that safe.
-    const turn = this.writeTurn.then(() => storeCall(() => this.appendOnce(change, actor, now)));
-    this.writeTurn = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+  appendMany(items: readonly AppendItem[]): Promise<Appended[]> {
+    return this.submit(items, true);
   }
 
-  private async appendOnce(change: Change, actor: string, now: Date): Promise<Appended> {
-    const key = subjectKey(change.subject);
-    const idem = change.idempotencyKey === null ? null : JSON.stringify([actor, change.idempotencyKey]);
-    let collisions = 0;
-    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      if (idem !== null) {
-        const existing = await this.collections.events.findOne({ idem });
-        if (existing !== null) {
-          const event = eventFromDoc(existing);
-          if (!recordsChange(event, change)) {
-            throw new IdempotencyConflictError(
-              `idempotencyKey ${JSON.stringify(change.idempotencyKey)} was already used for a different change (event ${existing._id}); use a new key for a new change`,
-            );
-          }
-          await this.sync(existing.subject);
-          await bumpProjectionVersion(this.collections);
-          return { event, gseq: existing.gseq, replayed: true };
-        }
-      }
-      // After repeated collisions, read the heads the slow, authoritative way (a full query of the
-      // ledger) in case a chain holds events whose ids don't follow eventIdOf.
-      const [head, lastGseq] = await Promise.all([
-        collisions < 3 ? chainHead(this.collections, key).then((found) => found.head) : ledgerHead(this.collections, key),
-        this.knownGseq ?? maxGseq(this.collections),
-      ]);
-      const doc = nextEventDoc(change, key, actor, now, head, lastGseq, idem);
-      try {
-        await this.collections.events.insertOne(doc);
-      } catch (error) {
-        if (isDuplicateKey(error)) {
-          // Another writer took this seq or gseq (or the key): learn the heads again and retry.
-          this.knownGseq = null;
-          collisions++;
-          await backoff(attempt);
-          continue;
-        }
-        throw error;
-      }
-      this.knownGseq = doc.gseq;
-      await this.sync(key);
-      // Before acknowledging: caches must see that the projection changed (ProjectionCache).
-      await bumpProjectionVersion(this.collections);
-      return { event: eventFromDoc(doc), gseq: doc.gseq, replayed: false };
-    }
-    throw new Error(`append gave up after ${MAX_APPEND_ATTEMPTS} attempts on ${key}`);
+  private submit(items: readonly AppendItem[], atomic: boolean): Promise<Appended[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<Appended[]>((resolve, reject) => {
+      const entries = items.map((item, index) => ({
+        item,
+        index,
+        key: subjectKey(item.change.subject),
+        idem: item.change.idempotencyKey === null ? null : JSON.stringify([item.actor, item.change.idempotencyKey]),
+        result: null,
+        sameAs: null,
+      }));
+      this.queue.push({ entries, atomic, resolve, reject, collisions: 0 });
+      this.kick();
+    });
   }
+
+  // Starts draining unless a drain runs; one that ends with changes queued meanwhile starts another.
+  private kick(): void {
+    if (this.draining !== null) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const round: Group[] = [];
+      let events = 0;
+      while (this.queue.length > 0 && (round.length === 0 || events + this.queue[0]!.entries.length <= MAX_ROUND_EVENTS)) {
+        const group = this.queue.shift()!;
+        round.push(group);
+        events += group.entries.length;
+      }
+      let unfinished: Group[];
+      try {
+        unfinished = await storeCall(() => this.commitRound(round));
+      } catch (error) {
+        for (const group of round) group.reject(error);
+        continue;
+      }
+      // Groups that lost a race with another replica go first in the next round.
+      for (const group of unfinished) {
+        if (++group.collisions > MAX_COLLISION_ROUNDS) group.reject(new Error(`append gave up after ${MAX_COLLISION_ROUNDS} collisions with other writers`));
+        else this.queue.unshift(group);
+      }
+      if (unfinished.length > 0) await backoff(unfinished[0]!.collisions);
+    }
+  }
+
+  // Subjects whose head in the cache proved stale (an insert collided on their next seq): read
+  // from the ledger next round. And how many rounds in a row collided on a gseq the log did not
+  // explain (another writer between its two inserts, or one that died there).
+  private readonly suspects = new Set<string>();
+  private stalls = 0;
+
+  // One group commit. Returns the groups with changes still to write (the ledger moved on under them).
+  private async commitRound(round: Group[]): Promise<Group[]> {
+    await this.cache.prepareWrite();
+    if (this.stalls >= STALLS_BEFORE_HEALING) {
+      await this.healLog();
+      this.stalls = 0;
+    }
+    let live = round;
+    if (round.some((group) => group.entries.some((entry) => entry.result === null && entry.idem !== null))) {
+      await this.idempotency.ensureLoaded();
+      live = await this.answerReplays(round);
+    }
+    const pending = live.flatMap((group) => group.entries.filter((entry) => entry.result === null && entry.sameAs === null).map((entry) => ({ group, entry })));
+    if (pending.length === 0) return this.finish(live);
+
+    // Heads: from the cache; from the ledger for subjects it doesn't know (cache off) or got wrong.
+    const heads = new Map<string, ChainHead | null>();
+    const unknown = [...new Set(pending.map(({ entry }) => entry.key))].filter((key) => {
+      const head = this.suspects.has(key) ? undefined : this.cache.headOf(key);
+      if (head !== undefined) heads.set(key, head === null ? null : headOfState(head));
+      return head === undefined;
+    });
+    await Promise.all(
+      unknown.map(async (key) => {
+        const [fromDb, hint] = [await this.readHead(key), this.cache.logHeadOf(key) ?? this.cache.headOf(key) ?? undefined];
+        heads.set(key, hint !== undefined && (fromDb === null || hint.seq > fromDb.seq) ? headOfState(hint) : fromDb);
+        this.suspects.delete(key);
+      }),
+    );
+
+    const end = this.cache.end;
+    const docs: EventDoc[] = [];
+    for (const { entry } of pending) {
+      const doc = nextEventDoc(entry.item.change, entry.key, entry.item.actor, entry.item.now, heads.get(entry.key) ?? null, end + docs.length, entry.idem);
+      heads.set(entry.key, doc);
+      docs.push(doc);
+    }
+    // The commit: one ordered insert, stopped by the unique indexes at the first event another
+    // writer got to first (its gseq, its subject's seq or its key); those before it are in.
+    let done = docs;
+    let collided: EventDoc | null = null;
+    try {
+      await this.collections.events.insertMany(docs, { ordered: true });
+    } catch (error) {
+      if (!hasOnlyDuplicateKeys(error)) throw error;
+      const index = failedIndexes(error)[0] ?? 0;
+      done = docs.slice(0, index);
+      collided = docs[index]!;
+    }
+    if (done.length > 0) {
+      // Into the log before acknowledging: what followers (caches, other writers) read.
+      const logged = await this.log(done);
+      this.cache.applyCommits(logged);
+      await announceCommit(this.collections);
+      this.projector.enqueue(logged);
+      this.stalls = 0;
+    }
+    for (let i = 0; i < done.length; i++) pending[i]!.entry.result = { event: eventFromDoc(done[i]!), gseq: done[i]!.gseq, replayed: false };
+    if (collided !== null) {
+      // Its subject's seq taken (a head the cache did not have): read that head next round.
+      // Otherwise its gseq (or key): the next round follows the log; if the log does not move, the
+      // other writer is between its two inserts, or died there, and after a few rounds this one
+      // puts those events into the log itself.
+      if ((await this.collections.events.findOne({ _id: collided._id }, { projection: { _id: 1 } })) !== null) this.suspects.add(collided.subject);
+      else if (done.length === 0) this.stalls++;
+    }
+    return this.finish(live);
+  }
+
+  // Puts committed events into the log as commits from `events[0].gseq` on. A commit already
+  // there (a writer healing the log got there first) is taken as it is. Returns the commits.
+  private async log(events: readonly EventDoc[]): Promise<TailDoc[]> {
+    const logged: TailDoc[] = [];
+    let remaining = events;
+    while (remaining.length > 0) {
+      const inserted = await insertCommits(this.collections, commitsOf(remaining, new Date()));
+      logged.push(...inserted);
+      const next = inserted.at(-1)?.last ?? remaining[0]!.gseq - 1;
+      remaining = remaining.filter((event) => event.gseq > next);
+      if (remaining.length === 0) break;
+      const existing = await readCommit(this.collections, remaining[0]!.gseq);
+      if (existing === null) throw new Error(`the commit log refused a commit at gseq ${remaining[0]!.gseq} that it does not hold`);
+      logged.push(existing);
+      remaining = remaining.filter((event) => event.gseq > existing.last);
+    }
+    return logged;
+  }
+
+  // Events in the ledger after the log's end that no commit lists (their writer died between its
+  // two inserts, or wrote around the log): put them into the log, in order, so followers see them.
+  private async healLog(): Promise<void> {
+    const end = this.cache.end;
+    const orphans = await this.collections.events.find({ gseq: { $gt: end } }).sort({ gseq: 1 }).limit(MAX_ROUND_EVENTS).toArray();
+    let contiguous = 0;
+    while (contiguous < orphans.length && orphans[contiguous]!.gseq === end + contiguous + 1) contiguous++;
+    if (contiguous === 0) return;
+    const logged = await this.log(orphans.slice(0, contiguous));
+    this.cache.applyCommits(logged);
+    await announceCommit(this.collections);
+    this.projector.enqueue(logged);
+  }
+
+  // Resolves the groups whose every change is written; returns the others.
+  private finish(live: Group[]): Group[] {
+    const unfinished: Group[] = [];
+    for (const group of live) {
+      for (const entry of group.entries) {
+        if (entry.sameAs?.result != null) entry.result = { ...entry.sameAs.result, replayed: true };
+        entry.sameAs = null;
+      }
+      if (group.entries.every((entry) => entry.result !== null)) group.resolve(group.entries.map((entry) => entry.result!));
+      else unfinished.push(group);
+    }
+    return unfinished;
+  }
+
+  // Answers the changes whose key is already in the ledger; refuses conflicting ones (a whole
+  // group when atomic). Returns the groups still to write. A key used twice in one round counts
+  // as written by the first use.
+  private async answerReplays(round: Group[]): Promise<Group[]> {
+    const live: Group[] = [];
+    const inRound = new Map<string, Entry>();
+    for (const group of round) {
+      let conflict: IdempotencyConflictError | null = null;
+      const replays: { entry: Entry; id: string; commit: number | null }[] = [];
+      for (const entry of group.entries) {
+        if (entry.result !== null || entry.idem === null) continue;
+        const earlier = inRound.get(entry.idem);
+        const found = this.idempotency.get(entry.idem);
+        if (found !== undefined) replays.push({ entry, id: found.id, commit: found.commit });
+        else if (earlier === undefined) inRound.set(entry.idem, entry);
+        else if (sameChange(earlier.item.change, entry.item.change)) entry.sameAs = earlier;
+        else conflict ??= conflictOf(entry, 'an earlier change in this batch');
+      }
+      const events = await this.readEvents(replays);
+      for (const { entry, id } of replays) {
+        const doc = events.get(id);
+        if (doc === undefined) throw new Error(`the event ${id} recorded under an idempotency key is in neither consent_events nor the commit log`);
+        const event = eventFromDoc(doc);
+        if (!recordsChange(event, entry.item.change)) conflict ??= conflictOf(entry, `event ${id}`);
+        else entry.result = { event, gseq: doc.gseq, replayed: true };
+      }
+      if (conflict !== null) {
+        // Nothing of the group is written: a single change, or a batch refused as a whole.
+        for (const entry of group.entries) if (entry.idem !== null && inRound.get(entry.idem) === entry) inRound.delete(entry.idem);
+        group.reject(conflict);
+        continue;
+      }
+      live.push(group);
+    }
+    return live;
+  }
+
+  // Events by id. One whose commit is still in the log comes from there, and if that commit is not
+  // done (its writer failed or died after committing) the retry finishes it: the events go into
+  // consent_events and the commit to the projector.
+  private async readEvents(wanted: readonly { id: string; commit: number | null }[]): Promise<Map<string, EventDoc>> {
+    const found = new Map<string, EventDoc>();
+    const commits = new Map<number, Promise<TailDoc | null>>();
+    await Promise.all(
+      wanted.map(async ({ id, commit }) => {
+        if (commit !== null) {
+          if (!commits.has(commit)) commits.set(commit, this.finishCommit(commit));
+          const inLog = (await commits.get(commit))?.events.find((e) => e._id === id);
+          if (inLog !== undefined) {
+            found.set(id, inLog);
+            return;
+          }
+        }
+        const doc = await this.collections.events.findOne({ _id: id });
+        if (doc !== null) found.set(id, doc);
+      }),
+    );
+    return found;
+  }
+
+  private async finishCommit(first: number): Promise<TailDoc | null> {
+    const commit = await readCommit(this.collections, first);
+    if (commit !== null && commit.done !== true) {
+      await this.materialize(commit.events);
+      this.projector.enqueue([commit]);
+    }
+    return commit;
+  }
+
+  // The committed events into consent_events. Events already there (a repair sweep got there
+  // first) are skipped; any other collision means something wrote the ledger around the log.
+  private async materialize(events: EventDoc[]): Promise<void> {
+    try {
+      await this.collections.events.insertMany(events, { ordered: false });
+    } catch (error) {
+      if (!hasOnlyDuplicateKeys(error)) throw error;
+      const failed = failedIndexes(error).map((i) => events[i]!._id);
+      const present = await this.collections.events.find({ _id: { $in: failed } }, { projection: { _id: 1, hash: 1 } }).toArray();
+      const sameHash = new Map(present.map((doc) => [doc._id, doc.hash]));
+      const forked = failed.filter((id) => sameHash.get(id) !== events.find((e) => e._id === id)!.hash);
+      if (forked.length > 0) {
+        throw new Error(
+          `ledger events ${forked.join(', ')} collide with events written around the commit log; run \`npm run ledger:verify\` (tools that write consent_events directly must call bumpProjectionVersion)`,
+        );
+      }
+    }
+  }
+}
+
+function sameChange(a: Change, b: Change): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function conflictOf(entry: Entry, what: string): BatchIdempotencyConflictError {
+  return new BatchIdempotencyConflictError(
+    `idempotencyKey ${JSON.stringify(entry.item.change.idempotencyKey)} was already used for a different change (${what}); use a new key for a new change`,
+    entry.index,
+  );
 }
 
 function backoff(attempt: number): Promise<void> {

@@ -1,72 +1,105 @@
 import type { Logger } from 'pino';
-import type { StateDoc } from './collections.js';
-import { coalescedReader } from './projectionVersion.js';
+import type { StateDoc, TailDoc } from './collections.js';
+import { stateFromHead } from './documents.js';
+import { coalescedReader, type ProjectionVersion } from './projectionVersion.js';
+import { bucketOf, TAIL_RETAIN_MS } from './tail.js';
 
-/** Every command the cache's background refresh sends carries this comment (tests and the bench tell them apart). */
+/** Every command the cache's background load sends carries this comment (tests and the bench tell them apart). */
 export const CACHE_REFRESH_COMMENT = 'consent-cache-refresh';
 
 /** What the cache needs from the database. */
 export interface ProjectionSource {
-  /** The projection's current version token (one read, started after the call). */
-  readVersion(): Promise<string | null>;
-  /** The projection documents of these keys (one read): what a miss is answered from. */
+  /** The projection's current version (one small read, started after the call). */
+  readVersion(): Promise<ProjectionVersion | null>;
+  /** The projection documents of these keys (one read). */
   readStates(keys: readonly string[]): Promise<Map<string, StateDoc>>;
+  /** The commits after gseq `end`, as far as they follow without a gap (one read of a small log bucket, two at a bucket's end). */
+  readCommitsAfter(end: number): Promise<TailDoc[]>;
+  /** Every commit still in the log (one read per bucket). */
+  readAllCommits(): Promise<TailDoc[]>;
+  /** The log's bucket numbers (one listCollections). */
+  listBuckets(): Promise<number[]>;
   /** The version again, for a load (its own read, tagged CACHE_REFRESH_COMMENT like the scan). */
-  readVersionForLoad(): Promise<string | null>;
+  readVersionForLoad(): Promise<ProjectionVersion | null>;
   /** Every projection document, in batches; the cache stops reading when it has seen too many. */
   scanStates(): AsyncIterable<StateDoc>;
+  /** The ledger's highest gseq, for a ledger without a log yet (see tail.ts `ledgerEnd`). */
+  ledgerEnd(): Promise<number>;
 }
 
 /** Options of {@link ProjectionCache}. */
 export interface ProjectionCacheOptions {
-  /** Largest projection (documents) the cache holds; a bigger one turns the cache off. */
+  /** Largest projection (documents) the cache holds; a bigger one turns the cache off (0: off from the start). */
   readonly maxSubjects: number;
   readonly logger?: Logger;
 }
 
-/** What the cache holds: the whole projection as it was at one version. */
+/** What the cache holds: the projection as of commit `end`, checked against `version`. */
 interface Snapshot {
-  readonly version: string;
-  readonly byKey: ReadonlyMap<string, StateDoc>;
+  version: ProjectionVersion;
+  /** Every subject's head when `complete`; else only the subjects of commits followed since the load. */
+  readonly byKey: Map<string, StateDoc>;
+  readonly complete: boolean;
+  /** The last gseq applied: every commit up to it is in `byKey`. */
+  end: number;
 }
 
+/** Thrown inside a follow when the log no longer holds the next commit: the cache must load again. */
+class FellBehind extends Error {}
+
 /**
- * An exact in-memory copy of the projection, checked against the database on every request.
+ * An exact in-memory copy of the projection that follows the ledger's commit log (tail.ts).
  *
- * Each request first reads the projection's version token (one small read, shared with concurrent
- * requests that started before it, see `coalescedReader`). If the snapshot was taken at that
- * version, the answer comes from memory — and is exact: every acknowledged write changed the token
- * after writing the projection and before acknowledging, so a write acknowledged before this
- * request started either preceded the snapshot's version read (and the snapshot, read after it,
- * holds it) or changed the token since (and the versions differ). Otherwise the request reads its
- * keys from the database (a second read) and a background refresh loads the projection again.
+ * Each request first reads the projection's version (one small read, shared with concurrent
+ * requests that started before it, see `coalescedReader`). Same token: the answer comes from
+ * memory. New token, same epoch: some commit happened, so the cache reads the next commits by `_id`
+ * (point reads, which FerretDB pushes down) until there is none, applies them, and answers from
+ * memory. A commit is in the log before it is acknowledged, so a request sees every write
+ * acknowledged before it began, on any replica. New epoch (the projection changed outside the log,
+ * say a seed) or a log that moved on without it: the request reads the database — the projection
+ * documents of its keys, overlaid with the log's commits — and the cache loads again in the background.
  *
- * So a read never sees older state than any write acknowledged before it began, with or without a
- * revision; and a database error fails the request (it is never answered from memory unchecked).
- * The price is one small read per request and a full projection read per change, which suits a
- * projection that fits in memory and changes at human rates; above `maxSubjects` documents the
- * cache turns itself off and every request reads its keys from the database.
+ * The same copy gives the writer its chain heads (`prepareWrite`, `headOf`); with the cache off
+ * (`maxSubjects` 0, or a projection that outgrew it) it holds only the subjects of commits followed
+ * since start and reads fall back to the database.
  */
 export class ProjectionCache {
   private snapshot: Snapshot | null = null;
-  private disabled = false;
+  private disabled: boolean;
   private closed = false;
+  // When the last follow started (ms, monotonic): a follower idle longer than half the log's
+  // retention reads the log as a range, to notice commits pruned since.
+  private lastFollowAt = 0;
+  private readonly listeners: ((commit: TailDoc) => void)[] = [];
+  // With the cache off: the heads of the commits the last load found in the log.
+  private logHints = new Map<string, StateDoc>();
   /** Lookups answered from memory and from the database since start (for tests and the bench). */
-  readonly counts = { hits: 0, misses: 0, refreshes: 0, failedRefreshes: 0 };
-  /** How long the last successful refresh took (s) and how many documents it loaded. */
+  readonly counts = { hits: 0, misses: 0, refreshes: 0, failedRefreshes: 0, follows: 0, commitsApplied: 0 };
+  /** How long the last successful load took (s) and how many documents it loaded. */
   lastRefresh: { seconds: number; subjects: number } | null = null;
 
   constructor(
     private readonly source: ProjectionSource,
     private readonly options: ProjectionCacheOptions,
-  ) {}
+  ) {
+    this.disabled = options.maxSubjects <= 0;
+  }
 
-  /** The projection documents of the keys, exactly as a database read started now would return them. */
+  /** The projection documents of the keys, exactly as the ledger's heads stood when the call began. */
   async statesByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
-    if (this.disabled) return this.source.readStates(keys);
     const version = await this.source.readVersion();
+    this.seen(version);
     const snapshot = this.snapshot;
-    if (version !== null && snapshot !== null && snapshot.version === version) {
+    if (snapshot === null || version === null) return this.cold(keys);
+    if (snapshot.version.token !== version.token) {
+      try {
+        await this.follow();
+      } catch (error) {
+        if (!(error instanceof FellBehind)) throw error;
+        return this.cold(keys);
+      }
+    }
+    if (!this.disabled && this.snapshot === snapshot && snapshot.complete && snapshot.version.epoch === version.epoch) {
       this.counts.hits++;
       const found = new Map<string, StateDoc>();
       for (const key of keys) {
@@ -75,11 +108,131 @@ export class ProjectionCache {
       }
       return found;
     }
+    // The projection changed outside the log (a new epoch), or the cache is off: the keys'
+    // documents from the database, each replaced by the head the log gave this copy if newer.
     this.counts.misses++;
-    // The request's own read first: on a database that serialises queries it then waits for nobody.
-    const found = this.source.readStates(keys);
-    void this.refresh();
+    const found = await this.source.readStates(keys);
+    if (!this.disabled && this.snapshot === snapshot) void this.refresh();
+    for (const key of keys) {
+      const known = snapshot.byKey.get(key) ?? this.logHints.get(key);
+      const stored = found.get(key);
+      if (known !== undefined && (stored === undefined || known.seq > stored.seq)) found.set(key, known);
+    }
     return found;
+  }
+
+  // Before the first load (or after falling behind the log): the keys' projection documents
+  // overlaid with every commit still in the log, read first (a commit pruned from the log before it
+  // was read is in the projection read after it).
+  private async cold(keys: readonly string[]): Promise<Map<string, StateDoc>> {
+    this.counts.misses++;
+    void this.refresh();
+    const commits = await this.source.readAllCommits();
+    const found = await this.source.readStates(keys);
+    const wanted = new Set(keys);
+    for (const commit of commits) for (const event of commit.events) if (wanted.has(event.subject)) applyEvent(found, event);
+    return found;
+  }
+
+  // The newest version a completed read returned: a follow that starts later records it as the
+  // version its copy is at (every commit announced by then is in the log the follow reads).
+  private latestVersion: ProjectionVersion | null = null;
+
+  private seen(version: ProjectionVersion | null): void {
+    if (version !== null) this.latestVersion = version;
+  }
+
+  /**
+   * Brings the copy to the ledger's current end before a write: loaded (waiting for the first
+   * load), at the database's epoch, and every commit in the log applied. Throws on database errors.
+   */
+  async prepareWrite(): Promise<void> {
+    const version = await this.source.readVersion();
+    this.seen(version);
+    if (this.snapshot === null || version === null || this.snapshot.version.epoch !== version.epoch) await this.refreshOrThrow();
+    try {
+      await this.follow();
+    } catch (error) {
+      if (!(error instanceof FellBehind)) throw error;
+      await this.refreshOrThrow();
+      await this.follow();
+    }
+  }
+
+  /** The subject's head as of `end`: null when it has none; undefined when the copy doesn't know (cache off). */
+  headOf(key: string): StateDoc | null | undefined {
+    const snapshot = this.snapshot;
+    if (snapshot === null) return undefined;
+    const doc = snapshot.byKey.get(key);
+    if (doc !== undefined) return doc;
+    return snapshot.complete ? null : undefined;
+  }
+
+  /** Heads of subjects in the log as last loaded (a hint for the writer when the cache is off). */
+  logHeadOf(key: string): StateDoc | undefined {
+    return this.logHints.get(key);
+  }
+
+  /** The last gseq in the copy (0 before the first load). */
+  get end(): number {
+    return this.snapshot?.end ?? 0;
+  }
+
+  /** Applies commits this process just made (they follow `end` directly; others are ignored). */
+  applyCommits(commits: readonly TailDoc[]): void {
+    const snapshot = this.snapshot;
+    if (snapshot === null) return;
+    for (const commit of commits) if (commit._id === snapshot.end + 1) this.apply(snapshot, commit);
+  }
+
+  /** Calls `listener` after every load (the ledger may have changed outside the log). */
+  onLoad(listener: () => void): void {
+    this.loadListeners.push(listener);
+  }
+
+  private readonly loadListeners: (() => void)[] = [];
+
+  /** Calls `listener` with every commit applied from now on, in order. */
+  onCommit(listener: (commit: TailDoc) => void): void {
+    this.listeners.push(listener);
+  }
+
+  // Reads the commits after `end` (one read of a small log bucket) and applies them. Concurrent
+  // callers share a follow only if it has not started yet (one that started earlier may have read
+  // the log before their write was committed).
+  private readonly follow = coalescedReader(async () => {
+    const snapshot = this.snapshot;
+    if (snapshot === null) throw new FellBehind();
+    const version = this.latestVersion;
+    const startedAt = performance.now();
+    const idle = startedAt - this.lastFollowAt > TAIL_RETAIN_MS / 2;
+    this.lastFollowAt = startedAt;
+    this.counts.follows++;
+    if (idle) {
+      // Buckets may have been pruned since: the one holding the next commit must still be there.
+      const buckets = await this.source.listBuckets();
+      if (buckets.length > 0 && buckets[0]! > bucketOf(snapshot.end + 1)) throw new FellBehind();
+    }
+    for (const commit of await this.source.readCommitsAfter(snapshot.end)) this.apply(snapshot, commit);
+    if (version !== null && version.epoch === snapshot.version.epoch && this.snapshot === snapshot) snapshot.version = version;
+  });
+
+  private apply(snapshot: Snapshot, commit: TailDoc): void {
+    for (const event of commit.events) applyEvent(snapshot.byKey, event);
+    snapshot.end = commit.last;
+    this.counts.commitsApplied++;
+    for (const listener of this.listeners) listener(commit);
+    if (snapshot.complete && snapshot.byKey.size > this.options.maxSubjects) this.turnOff(snapshot);
+  }
+
+  private turnOff(snapshot: Snapshot): void {
+    this.disabled = true;
+    // Keep following for the writer, without the subjects it does not need.
+    this.snapshot = { ...snapshot, byKey: new Map(), complete: false };
+    this.options.logger?.warn(
+      { maxSubjects: this.options.maxSubjects },
+      'the consent projection has more documents than CACHE_MAX_SUBJECTS; the cache is off and every request reads the database',
+    );
   }
 
   /**
@@ -89,26 +242,33 @@ export class ProjectionCache {
    * rejects: a failed load is logged and leaves the cache missing until the next one.
    */
   refresh(): Promise<void> {
-    if (this.disabled || this.closed) return Promise.resolve();
-    this.pendingRefresh = this.reload();
+    if (this.closed) return Promise.resolve();
+    this.pendingRefresh = this.reload().then(
+      () => undefined,
+      () => undefined,
+    );
     return this.pendingRefresh;
+  }
+
+  private async refreshOrThrow(): Promise<void> {
+    await this.reload();
   }
 
   private readonly reload = coalescedReader(() => this.load());
   // The latest refresh asked for, which close() waits for.
   private pendingRefresh: Promise<void> = Promise.resolve();
 
-  /** Whether the cache is serving: false before the first load, and for good once the projection outgrew it. */
+  /** Whether the cache answers reads: false once the projection outgrew it (or when configured off). */
   get enabled(): boolean {
     return !this.disabled;
   }
 
-  /** The version the snapshot was taken at; null before the first load. */
+  /** The version token the copy was checked at; null before the first load. */
   get version(): string | null {
-    return this.snapshot?.version ?? null;
+    return this.snapshot?.version.token ?? null;
   }
 
-  /** Drops the snapshot and stops refreshing; waits for the refreshes asked for. */
+  /** Drops the copy and stops loading; waits for the loads asked for. */
   async close(): Promise<void> {
     this.closed = true;
     this.snapshot = null;
@@ -118,29 +278,62 @@ export class ProjectionCache {
   private async load(): Promise<void> {
     const started = performance.now();
     try {
-      // The version first: the snapshot may then hold changes newer than it, never older.
+      // The version first, then the log, then the projection, then the log again from where the
+      // first read ended: a commit pruned from the log before it was read is in the projection
+      // read after it; one made since is in the second read.
       const version = await this.source.readVersionForLoad();
       if (version === null) return;
+      const before = await this.source.readAllCommits();
       const byKey = new Map<string, StateDoc>();
-      for await (const doc of this.source.scanStates()) {
-        if (byKey.size >= this.options.maxSubjects) {
+      let complete = !this.disabled;
+      if (complete) {
+        for await (const doc of this.source.scanStates()) {
+          if (byKey.size >= this.options.maxSubjects) {
+            complete = false;
+            break;
+          }
+          byKey.set(doc._id, doc);
+        }
+        if (!complete) {
+          byKey.clear();
           this.disabled = true;
-          this.snapshot = null;
           this.options.logger?.warn(
             { maxSubjects: this.options.maxSubjects },
             'the consent projection has more documents than CACHE_MAX_SUBJECTS; the cache is off and every request reads the database',
           );
-          return;
         }
-        byKey.set(doc._id, doc);
       }
+      // The log's end; for a ledger without a log yet, its highest gseq. Events after the log's end
+      // that no commit lists are the writer's to put into the log (LedgerWriter heals it).
+      const start = before.length > 0 ? before.at(-1)!.last : await this.source.ledgerEnd();
+      const after = await this.source.readCommitsAfter(start);
+      const commits = [...before, ...after];
+      const snapshot: Snapshot = { version, byKey, complete, end: after.at(-1)?.last ?? start };
+      // Commits still in the log may be newer than the projection: apply them (a subject's head
+      // only moves forward, so applying one the projection already holds changes nothing).
+      // Without the projection (cache off) the heads in the log are only hints: a subject's newer
+      // commit may have been pruned already, so the writer reads such subjects from the database.
+      if (complete) for (const commit of commits) for (const event of commit.events) applyEvent(byKey, event);
       if (this.closed) return;
-      this.snapshot = { version, byKey };
+      const hints = new Map<string, StateDoc>();
+      if (!complete) for (const commit of commits) for (const event of commit.events) applyEvent(hints, event);
+      this.logHints = hints;
+      this.snapshot = snapshot;
+      this.lastFollowAt = started;
+      for (const listener of this.loadListeners) listener();
+      for (const commit of commits) for (const listener of this.listeners) listener(commit);
       this.counts.refreshes++;
       this.lastRefresh = { seconds: (performance.now() - started) / 1000, subjects: byKey.size };
     } catch (error) {
       this.options.logger?.warn({ err: error }, 'consent cache refresh failed; requests read the database until the next one');
       this.counts.failedRefreshes++;
+      throw error;
     }
   }
+}
+
+/** Moves a subject's document to the event's head if the event is newer than what it holds. */
+function applyEvent(byKey: Map<string, StateDoc>, event: TailDoc['events'][number]): void {
+  const current = byKey.get(event.subject);
+  if (current === undefined || event.seq > current.seq) byKey.set(event.subject, stateFromHead(event));
 }

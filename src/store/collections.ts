@@ -43,6 +43,25 @@ export interface MetaDoc {
   _id: string;
   token: string;
   at: Date;
+  /**
+   * Changed only when the projection or the ledger changed outside the commit log (a seed, a
+   * repair): caches then load again instead of following the log. Absent on old documents.
+   */
+  epoch?: string;
+}
+
+/**
+ * One commit of the ledger (see tail.ts): events of one group commit, in gseq order, keyed by the
+ * first gseq, in the log's bucket collection of that gseq. Inserting it is the commit; its events are then inserted into `consent_events`
+ * and projected. Kept while recent or not yet `done` (materialized and projected), then pruned.
+ */
+export interface TailDoc {
+  _id: number;
+  last: number;
+  at: Date;
+  events: EventDoc[];
+  /** Set once every event is in consent_events and every subject's projection is at or past it. */
+  done?: boolean;
 }
 
 /** The service's collections. */

@@ -1,13 +1,14 @@
 import type { Collections, StateDoc } from './collections.js';
 import { CACHE_REFRESH_COMMENT, ProjectionCache, type ProjectionCacheOptions } from './ProjectionCache.js';
-import { coalescedReader, readProjectionVersion } from './projectionVersion.js';
+import { coalescedReader, readProjectionVersion, type ProjectionVersion } from './projectionVersion.js';
 import { readStates } from './projection.js';
 import { storeCall } from './storeCall.js';
+import { ledgerEnd, listBuckets, readAllCommits, readCommitsAfter } from './tail.js';
 
 /** The store's reads of the projection and its version, uncached; the cache wraps them. */
 export interface ProjectionReads {
   /** The projection's version; concurrent requests share reads (never one that started before them). */
-  readonly readVersion: () => Promise<string | null>;
+  readonly readVersion: () => Promise<ProjectionVersion | null>;
   /** The projection documents of these keys, in one read. */
   readonly readStates: (keys: readonly string[]) => Promise<Map<string, StateDoc>>;
 }
@@ -20,14 +21,18 @@ export function projectionReadsOf(collections: Collections, deadlineMs?: number)
   };
 }
 
-/** An in-memory copy of the projection that answers through `reads` and refreshes from `collections`. */
+/** An in-memory copy of the projection that answers through `reads` and follows the commit log of `collections`. */
 export function createProjectionCache(collections: Collections, reads: ProjectionReads, options: ProjectionCacheOptions, deadlineMs?: number): ProjectionCache {
   return new ProjectionCache(
     {
       readVersion: reads.readVersion,
       readStates: reads.readStates,
+      readCommitsAfter: (end) => storeCall(() => readCommitsAfter(collections, end), deadlineMs),
+      readAllCommits: () => storeCall(() => readAllCommits(collections), deadlineMs),
+      listBuckets: () => storeCall(() => listBuckets(collections), deadlineMs),
       readVersionForLoad: () => storeCall(() => readProjectionVersion(collections, CACHE_REFRESH_COMMENT), deadlineMs),
       scanStates: () => collections.states.find({}, { comment: CACHE_REFRESH_COMMENT, batchSize: 10_000 }),
+      ledgerEnd: () => ledgerEnd(collections, CACHE_REFRESH_COMMENT),
     },
     options,
   );

@@ -7,6 +7,8 @@ export interface ProjectionRepairerOptions {
   readonly logger: Logger;
   /** Time between sweeps, in ms. @default 5000 */
   readonly intervalMs?: number;
+  /** How old an undone commit must be before a sweep finishes it for its writer (ms). @default STALE_COMMIT_MS */
+  readonly staleCommitMs?: number;
 }
 
 /** Brings projections back to the ledger head after a writer died between its two writes. */
@@ -32,7 +34,7 @@ export function createProjectionRepairer(options: ProjectionRepairerOptions): Pr
 
   const sweepOnce = async (): Promise<string[]> => {
     try {
-      const { lastGseq, repaired } = await options.store.repairProjections(since);
+      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs });
       since = lastGseq;
       if (repaired.length > 0) options.logger.warn({ repaired }, 'repaired projections behind the ledger');
       return repaired;

@@ -1,7 +1,9 @@
-import type { Collections, StateDoc } from './collections.js';
+import type { Collections, EventDoc, StateDoc } from './collections.js';
+import { hasOnlyDuplicateKeys } from './Projector.js';
+import { markDone, pruneCommits, readAllCommits } from './tail.js';
 import { chainHead, ledgerHead } from './chainHeads.js';
 import { stateFromHead } from './documents.js';
-import { bumpProjectionVersion } from './projectionVersion.js';
+import { announceCommit, bumpProjectionVersion } from './projectionVersion.js';
 import { isDuplicateKey, storeCall } from './storeCall.js';
 
 /** Most rounds a projection sync chases a head that concurrent writers keep moving (the append bound). */
@@ -53,25 +55,61 @@ export async function repairProjections(
   collections: Collections,
   sinceGseq: number,
   sync: (key: string) => Promise<void>,
+  options: { staleCommitMs?: number; now?: Date } = {},
 ): Promise<{ lastGseq: number; repaired: string[] }> {
+  const now = options.now ?? new Date();
+  const repaired = new Set<string>();
+  // 1. Commits a writer (or its projector) left undone for longer than a projection round takes.
+  const undone = (await readAllCommits(collections)).filter((commit) => commit.done !== true);
+  const stale = undone.filter((commit) => commit.at.getTime() < now.getTime() - (options.staleCommitMs ?? STALE_COMMIT_MS));
+  for (const commit of stale) {
+    await materialize(collections, commit.events);
+    for (const key of new Set(commit.events.map((event) => event.subject))) {
+      const state = await collections.states.findOne({ _id: key });
+      const head = commit.events.filter((event) => event.subject === key).at(-1)!;
+      if ((state?.seq ?? 0) < head.seq) repaired.add(key);
+      await sync(key);
+    }
+    await markDone(collections, [commit._id]);
+  }
+  if (stale.length > 0) await announceCommit(collections);
+
+  // 2. Events written around the log (an older writer, a tool): their projection may be behind. The
+  // sweep stops below the first commit still undone, which its own writer is projecting.
+  const floor = undone.find((commit) => !stale.includes(commit))?._id ?? Number.POSITIVE_INFINITY;
   const heads = new Map<string, number>();
   let lastGseq = sinceGseq;
-  const cursor = collections.events.find({ gseq: { $gt: sinceGseq } }, { projection: { subject: 1, seq: 1, gseq: 1 } });
+  const range = Number.isFinite(floor) ? { $gt: sinceGseq, $lt: floor } : { $gt: sinceGseq };
+  const cursor = collections.events.find({ gseq: range }, { projection: { subject: 1, seq: 1, gseq: 1 } });
   for await (const doc of cursor) {
     heads.set(doc.subject, Math.max(heads.get(doc.subject) ?? 0, doc.seq));
     lastGseq = Math.max(lastGseq, doc.gseq);
   }
-  const repaired: string[] = [];
-  if (heads.size === 0) return { lastGseq, repaired };
-  const states = await readStates(collections, [...heads.keys()]);
-  for (const [key, seq] of heads) {
-    if ((states.get(key)?.seq ?? 0) < seq) {
-      await sync(key);
-      repaired.push(key);
+  const outside: string[] = [];
+  if (heads.size > 0) {
+    const states = await readStates(collections, [...heads.keys()]);
+    for (const [key, seq] of heads) {
+      if ((states.get(key)?.seq ?? 0) < seq) {
+        await sync(key);
+        outside.push(key);
+        repaired.add(key);
+      }
     }
   }
-  // New events since the last sweep: a writer that died after writing the projection but before
-  // changing the version would leave caches behind, so the version changes here too.
-  await bumpProjectionVersion(collections);
-  return { lastGseq, repaired };
+  // The projection changed outside the log: caches load again.
+  if (outside.length > 0) await bumpProjectionVersion(collections);
+  await pruneCommits(collections, now);
+  return { lastGseq, repaired: [...repaired] };
+}
+
+/** How old an undone commit must be before the repair sweep takes it over from its writer (ms). */
+export const STALE_COMMIT_MS = 10_000;
+
+// Inserts events that may already be in consent_events (skipping those).
+async function materialize(collections: Collections, events: EventDoc[]): Promise<void> {
+  try {
+    await collections.events.insertMany(events, { ordered: false });
+  } catch (error) {
+    if (!hasOnlyDuplicateKeys(error)) throw error;
+  }
 }

@@ -6,8 +6,9 @@ import { isDuplicateKey } from './storeCall.js';
 export const PROJECTION_VERSION_ID = 'projection';
 
 /**
- * Gives the projection a new version: a fresh random token, written after every change to the
- * projection and before the write that made it is acknowledged.
+ * Gives the projection a new version and a new epoch: after the projection or the ledger changed
+ * outside the commit log (a seed written straight into the collections, a repair), so that every
+ * cache loads again. Commits call `announceCommit` instead.
  *
  * A token, not a counter: FerretDB's updates are not atomic read-modify-write, so two racing `$inc`
  * could both write the same number and a reader would miss the second change. A `$set` of a value
@@ -16,7 +17,19 @@ export const PROJECTION_VERSION_ID = 'projection';
  * T was read".
  */
 export async function bumpProjectionVersion(collections: Collections): Promise<void> {
-  const update = { $set: { token: randomUUID(), at: new Date() } };
+  await setVersion(collections, { token: randomUUID(), epoch: randomUUID(), at: new Date() });
+}
+
+/**
+ * Announces a commit through the commit log (tail.ts): a new token in the same epoch, so caches
+ * follow the log instead of loading the projection again.
+ */
+export async function announceCommit(collections: Collections): Promise<void> {
+  await setVersion(collections, { token: randomUUID(), at: new Date() });
+}
+
+async function setVersion(collections: Collections, fields: { token: string; epoch?: string; at: Date }): Promise<void> {
+  const update = { $set: fields };
   try {
     await collections.meta.updateOne({ _id: PROJECTION_VERSION_ID }, update, { upsert: true });
   } catch (error) {
@@ -26,16 +39,22 @@ export async function bumpProjectionVersion(collections: Collections): Promise<v
   }
 }
 
-/** The projection's current version token; null if the document is missing (never cached against). */
-export async function readProjectionVersion(collections: Collections, comment?: string): Promise<string | null> {
+/** The projection's version: the token (any change) and the epoch (a change outside the commit log). */
+export interface ProjectionVersion {
+  readonly token: string;
+  readonly epoch: string;
+}
+
+/** The projection's current version; null if the document is missing (never cached against). */
+export async function readProjectionVersion(collections: Collections, comment?: string): Promise<ProjectionVersion | null> {
   const doc = await collections.meta.findOne({ _id: PROJECTION_VERSION_ID }, comment === undefined ? {} : { comment });
-  return doc?.token ?? null;
+  return doc === null ? null : { token: doc.token, epoch: doc.epoch ?? '' };
 }
 
 /** Creates the version document if it is missing (at start-up; idempotent, safe to race). */
 export async function ensureProjectionVersion(collections: Collections): Promise<void> {
   try {
-    await collections.meta.insertOne({ _id: PROJECTION_VERSION_ID, token: randomUUID(), at: new Date() });
+    await collections.meta.insertOne({ _id: PROJECTION_VERSION_ID, token: randomUUID(), epoch: randomUUID(), at: new Date() });
   } catch (error) {
     if (!isDuplicateKey(error)) throw error;
   }

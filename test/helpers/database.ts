@@ -73,6 +73,7 @@ export function ledgerHead(store: ConsentStore, key: string): Promise<EventDoc |
 /** Whether the projection of the subject `key` is exactly what its ledger head implies; false when the ledger has no event for it. */
 export async function projectionMatchesHead(store: ConsentStore, key: string): Promise<boolean> {
   const head = await ledgerHead(store, key);
+  await store.projectionSettled();
   const state = await store.collections.states.findOne({ _id: key });
   return head !== null && JSON.stringify(state) === JSON.stringify(stateFromHead(head));
 }

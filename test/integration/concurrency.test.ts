@@ -76,8 +76,10 @@ describe('concurrent writers through the HTTP API of two instances', () => {
         expect(hashEvent(unhashed)).toBe(hash);
       });
 
-      // The projection equals the ledger head, and the decision follows the last event.
+      // The projection (written after acknowledging) equals the ledger head once both replicas'
+      // projectors are done, and the decision follows the last event.
       const head = events.at(-1)!;
+      await Promise.all([subgraph.store.projectionSettled(), replica.store.projectionSettled()]);
       expect(await subgraph.store.collections.states.findOne({ _id: 'artist/a-contended' })).toEqual(stateFromHead(head));
       const decision = (await subgraph.query(DECISION, { representations: [{ __typename: 'Artist', id: 'a-contended' }] }, reader)).data._entities[0].consent.decision;
       expect(decision).toEqual(expectedDecision(head));

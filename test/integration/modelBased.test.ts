@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PURPOSES, type Purpose } from '../../src/consent/purposes.js';
 import { createProjectionRepairer } from '../../src/store/createProjectionRepairer.js';
 import { bumpProjectionVersion } from '../../src/store/projectionVersion.js';
+import { dropLog } from '../../src/store/tail.js';
 import { pino } from 'pino';
 import { REF_AI, REF_PARENT } from '../helpers/referencePurposeTree.js';
 import { refOf } from '../helpers/representations.js';
@@ -166,9 +167,12 @@ describe('the service against a pure model of DESIGN §2', () => {
       fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 14 }), async (commands) => {
         // Every run starts from an empty ledger at T0 (the collections stay small, so FerretDB stays fast).
         await real.subgraph.store.collections.events.deleteMany({});
+        await real.subgraph.store.projectionSettled();
         await real.subgraph.store.collections.states.deleteMany({});
+        await dropLog(real.subgraph.store.collections);
         // Written behind the store's back: change the version, as anything that edits the projection must.
         await bumpProjectionVersion(real.subgraph.store.collections);
+        await real.subgraph.store.cache.refresh();
         real.clock.now = T0;
         const model: Model = { now: T0, subjects: new Map() };
         await fc.asyncModelRun(() => ({ model, real }), [...commands, ...SUBJECTS.map((s) => new DecideCommand(s))]);

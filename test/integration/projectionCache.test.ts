@@ -3,9 +3,11 @@ import { COLLECTION_NAMES } from '../../src/store/collections.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { nextEventDoc } from '../../src/store/documents.js';
 import { openStore } from '../../src/store/openStore.js';
+import { bumpProjectionVersion } from '../../src/store/projectionVersion.js';
+import { commitsOf, insertCommits, ledgerEnd, LOG_COLLECTION_PREFIX } from '../../src/store/tail.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
 import { aSetChange } from '../helpers/changes.js';
-import { aFreshStore, anotherConnection, countReads, dropStore, mongoUri } from '../helpers/database.js';
+import { aFreshStore, anotherConnection, countReads, dropStore, mongoUri, projectionMatchesHead } from '../helpers/database.js';
 import { aStoreBehindFaultProxy } from '../helpers/faultProxy.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken, writeToken } from '../helpers/tokens.js';
@@ -60,12 +62,28 @@ describe('projection cache', () => {
     expect(await allowedOn(a, 'cache-a', reader)).toBe(true);
   });
 
-  it('after a change, reads the keys from the database (2 reads) until the refresh, then from memory again', async () => {
-    await a.store.cache!.refresh();
+  it('after a change on another replica, follows the commit log by point reads and never reads the projection', async () => {
+    await b.store.cache!.refresh();
+    const follows = b.store.cache!.counts.follows;
     await a.store.append(aSetChange('cache-a', 'AI_TRAINING', { choice: 'DENY' }), 'setup', new Date());
+    const hits = b.store.cache!.counts.hits;
+    const { found } = await countReads(b.store, async () => expect(await allowedOn(b, 'cache-a', reader)).toBe(false));
+    // The version, then the log bucket holding the next commit: no read of consent_state.
+    expect(found).toEqual([COLLECTION_NAMES.meta, `${LOG_COLLECTION_PREFIX}0`]);
+    expect(b.store.cache!.counts.hits).toBe(hits + 1);
+    expect(b.store.cache!.counts.follows).toBeGreaterThan(follows);
+    const current = await countReads(b.store, async () => expect(await allowedOn(b, 'cache-a', reader)).toBe(false));
+    expect(current.found).toEqual([COLLECTION_NAMES.meta]);
+  });
+
+  it('after a change outside the commit log (a new epoch), reads the keys from the database until it has loaded again', async () => {
+    await a.store.cache!.refresh();
+    await bumpProjectionVersion(a.store.collections);
     const misses = a.store.cache!.counts.misses;
     const { found } = await countReads(a.store, async () => expect(await allowedOn(a, 'cache-a', reader)).toBe(false));
-    expect(found.slice(0, 2)).toEqual([COLLECTION_NAMES.meta, COLLECTION_NAMES.states]);
+    // The version, the log (the new token may also mean new commits), then the keys' projection
+    // documents, overlaid with the heads the log gave the cache.
+    expect(found.slice(0, 3)).toEqual([COLLECTION_NAMES.meta, `${LOG_COLLECTION_PREFIX}0`, COLLECTION_NAMES.states]);
     expect(a.store.cache!.counts.misses).toBe(misses + 1);
     await a.store.cache!.refresh();
     const current = await countReads(a.store, async () => expect(await allowedOn(a, 'cache-a', reader)).toBe(false));
@@ -85,8 +103,9 @@ describe('projection cache', () => {
       try {
         for (let i = 0; i < 100; i++) {
           await writing.store.append(aSetChange('cache-b', 'AI_TRAINING'), 'setup', new Date());
-          // Both caches now hold the ALLOW at the current version: a stale answer would be ALLOW.
-          await Promise.all([writing.store.cache!.refresh(), otherStore.cache!.refresh()]);
+          // Both caches now hold the ALLOW at the current version (a read follows the log to it):
+          // a stale answer would be ALLOW.
+          await Promise.all([writing.store.statesByKeys(['artist/cache-b']), otherStore.statesByKeys(['artist/cache-b'])]);
           if (await allowedOn(other, 'cache-b', reader)) warmAllows++;
           const deny = await writing.query(SET, { input: { subject: { artistId: 'cache-b' }, purpose: 'AI_TRAINING', choice: 'DENY', termsVersion: 't' } }, writer);
           expect(deny.errors).toBeUndefined();
@@ -160,20 +179,26 @@ describe('projection cache: repair and size', () => {
   });
   afterAll(() => dropStore(store));
 
-  it('a writer that died between the projection and the version leaves caches behind only until the next repair sweep', async () => {
+  it('a writer that died between its commit and its announcement leaves caches behind only until the next repair sweep', async () => {
     const other = await anotherConnection(store);
     try {
       const key = subjectKey({ artistId: 'cache-e', trackId: null });
       await store.append(aSetChange('cache-e', 'AI_TRAINING'), 'setup', new Date());
+      await store.projectionSettled();
       await other.cache!.refresh();
       expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('ALLOW');
-      // What append does, minus the version change: the ledger insert and the projection write.
+      // What a writer killed right after its commit leaves: the commit in the log, nothing else
+      // (not in consent_events, no projection, no version change). It was never acknowledged.
       const head = await store.collections.events.findOne({ _id: `${key}#1` });
-      await store.collections.events.insertOne(nextEventDoc(aSetChange('cache-e', 'AI_TRAINING', { choice: 'DENY' }), key, 'crashed', new Date(), head, head!.gseq, null));
-      await store.syncProjection(key);
-      expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('ALLOW'); // behind: no version change
-      await store.repairProjections(head!.gseq - 1);
+      const end = await ledgerEnd(store.collections);
+      const event = nextEventDoc(aSetChange('cache-e', 'AI_TRAINING', { choice: 'DENY' }), key, 'crashed', new Date(), head, end, null);
+      expect(await insertCommits(store.collections, commitsOf([event], new Date()))).toHaveLength(1);
+      expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('ALLOW'); // no version change: not followed yet
+      const { repaired } = await store.repairProjections(0, { staleCommitMs: 0 });
+      expect(repaired).toEqual([key]);
       expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('DENY');
+      expect(await store.collections.events.findOne({ _id: event._id })).toMatchObject({ actor: 'crashed', seq: 2 });
+      expect(await projectionMatchesHead(store, key)).toBe(true);
     } finally {
       await other.close();
     }
@@ -186,9 +211,11 @@ describe('projection cache: repair and size', () => {
       await small.cache!.refresh();
       expect(small.cache!.enabled).toBe(false);
       const keys = ['size-1', 'size-2', 'size-3'].map((artistId) => subjectKey({ artistId, trackId: null }));
-      const { result, reads } = await countReads(small, () => small.statesByKeys(keys));
+      const { result, found } = await countReads(small, () => small.statesByKeys(keys));
       expect([...result.keys()].sort()).toEqual(keys.sort());
-      expect(reads).toBe(1);
+      // The version, then the keys' projection documents, overlaid with the heads of the commits
+      // the log held when the cache loaded (writes not yet projected).
+      expect(found).toEqual([COLLECTION_NAMES.meta, COLLECTION_NAMES.states]);
     } finally {
       await small.close();
     }

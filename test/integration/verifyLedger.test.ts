@@ -33,6 +33,8 @@ describe('verifyLedger on a ledger written by the store', () => {
       aSetChange('a-2', 'RECOMMENDATION', { choice: 'DENY' }),
     ];
     for (const [i, change] of changes.entries()) await store.append(change, `actor-${i % 2}`, new Date(t + i));
+    // The tampering tests read the projection's record of each head, written after acknowledging.
+    await store.projectionSettled();
   });
 
   const eventOf = (subject: string, seq: number) => store.collections.events.findOne({ subject, seq });

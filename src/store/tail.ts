@@ -1,0 +1,175 @@
+import type { Collection } from 'mongodb';
+import type { Collections, EventDoc, TailDoc } from './collections.js';
+import { maxGseq } from './chainHeads.js';
+import { isDuplicateKey } from './storeCall.js';
+
+// The commit log ("tail") of the ledger: one document per group commit, keyed by the commit's
+// first gseq. Why it exists: on FerretDB every read costs in proportion to the bytes of the
+// collection it reads (DESIGN §6: even an `_id` lookup), so neither writers nor caches can ask
+// consent_events "what happened since position g?". The log is split into bucket collections of
+// LOG_BUCKET_SIZE gseqs (`consent_log_<n>`, holding the commits whose first gseq falls in bucket
+// n), so "what was committed after g?" reads one small collection however long the log is, and
+// pruning drops whole buckets once their commits are in consent_events and the projection.
+//
+// Inserting a commit IS the commit. Its `_id` is unique in its bucket, and a writer inserts
+// `_id = end + 1` only after reading the commit that ends at `end` (or, for an empty log, the
+// ledger's highest gseq), so commits form one gapless chain of gseq ranges: a writer that did not
+// see the latest commit collides on `_id` and catches up. Then its events are inserted into
+// consent_events (where the unique indexes still hold) before the write is acknowledged.
+
+/** Gseqs per log bucket collection. */
+export const LOG_BUCKET_SIZE = 256;
+
+/** Most events in one commit document. */
+export const MAX_EVENTS_PER_COMMIT = 64;
+
+/** Name prefix of the log's bucket collections. */
+export const LOG_COLLECTION_PREFIX = 'consent_log_';
+
+/** How long done commits stay in the log (ms): followers that read it more often than this never miss one. */
+export const TAIL_RETAIN_MS = 60_000;
+
+/** The bucket of a gseq. */
+export function bucketOf(gseq: number): number {
+  return Math.floor((gseq - 1) / LOG_BUCKET_SIZE);
+}
+
+/** The bucket collection `bucket` of the log. */
+export function logBucket(collections: Collections, bucket: number): Collection<TailDoc> {
+  return collections.events.db.collection<TailDoc>(`${LOG_COLLECTION_PREFIX}${bucket}`);
+}
+
+/** The log's bucket numbers, in order (one listCollections). */
+export async function listBuckets(collections: Collections): Promise<number[]> {
+  const names = await collections.events.db.listCollections({}, { nameOnly: true }).toArray();
+  return names
+    .map((c) => c.name)
+    .filter((name) => name.startsWith(LOG_COLLECTION_PREFIX))
+    .map((name) => Number(name.slice(LOG_COLLECTION_PREFIX.length)))
+    .filter((n) => Number.isInteger(n) && n >= 0)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * The commits after gseq `end`, in order, as far as they follow without a gap: one read of the
+ * bucket that holds `end + 1` (and of the next, when the commits read run to its end).
+ */
+export async function readCommitsAfter(collections: Collections, end: number, comment?: string): Promise<TailDoc[]> {
+  const found: TailDoc[] = [];
+  let at = end;
+  for (;;) {
+    const bucket = bucketOf(at + 1);
+    const docs = await logBucket(collections, bucket)
+      .find({ _id: { $gt: at } }, comment === undefined ? {} : { comment })
+      .sort({ _id: 1 })
+      .toArray();
+    const before = at;
+    for (const doc of docs) {
+      if (doc._id !== at + 1) break;
+      found.push(doc);
+      at = doc.last;
+    }
+    // Nothing new, or the next commit would start in this bucket (read whole): done.
+    if (at === before || bucketOf(at + 1) === bucket) return found;
+  }
+}
+
+/** Every commit still in the log, in order (one read per bucket). */
+export async function readAllCommits(collections: Collections, comment?: string): Promise<TailDoc[]> {
+  const commits: TailDoc[] = [];
+  for (const bucket of await listBuckets(collections)) {
+    commits.push(...(await logBucket(collections, bucket).find({}, comment === undefined ? {} : { comment }).sort({ _id: 1 }).toArray()));
+  }
+  return commits;
+}
+
+/**
+ * The ledger's end as a writer must know it before its first commit: the last gseq of the newest
+ * commit, or (for a log that is empty, or behind events written around it) the ledger's highest gseq.
+ */
+export async function ledgerEnd(collections: Collections, comment?: string): Promise<number> {
+  const buckets = await listBuckets(collections);
+  let newest = 0;
+  for (const bucket of buckets.slice(-2)) {
+    const doc = await logBucket(collections, bucket).find({}, comment === undefined ? {} : { comment }).sort({ _id: -1 }).limit(1).next();
+    newest = Math.max(newest, doc?.last ?? 0);
+  }
+  return Math.max(newest, await maxGseq(collections));
+}
+
+/** Splits events (in gseq order, contiguous) into commit documents of at most MAX_EVENTS_PER_COMMIT. */
+export function commitsOf(events: readonly EventDoc[], at: Date): TailDoc[] {
+  const commits: TailDoc[] = [];
+  for (let i = 0; i < events.length; i += MAX_EVENTS_PER_COMMIT) {
+    const chunk = events.slice(i, i + MAX_EVENTS_PER_COMMIT);
+    commits.push({ _id: chunk[0]!.gseq, last: chunk.at(-1)!.gseq, at, events: chunk });
+  }
+  return commits;
+}
+
+/**
+ * Inserts commits in order, each into its bucket; returns those that went in (a prefix: the first
+ * collision on `_id` means another writer committed there first, and the rest must be rebuilt).
+ */
+export async function insertCommits(collections: Collections, commits: readonly TailDoc[]): Promise<TailDoc[]> {
+  const inserted: TailDoc[] = [];
+  let i = 0;
+  while (i < commits.length) {
+    const bucket = bucketOf(commits[i]!._id);
+    let j = i;
+    while (j < commits.length && bucketOf(commits[j]!._id) === bucket) j++;
+    const group = commits.slice(i, j);
+    try {
+      await logBucket(collections, bucket).insertMany(group, { ordered: true });
+      inserted.push(...group);
+    } catch (error) {
+      if (!isDuplicateKey(error) && !hasDuplicateKeyWriteError(error)) throw error;
+      const stopped = (error as { writeErrors?: { index: number }[] | { index: number } }).writeErrors;
+      const index = Array.isArray(stopped) ? (stopped[0]?.index ?? 0) : (stopped?.index ?? 0);
+      inserted.push(...group.slice(0, index));
+      return inserted;
+    }
+    i = j;
+  }
+  return inserted;
+}
+
+function hasDuplicateKeyWriteError(error: unknown): boolean {
+  const writeErrors = (error as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
+  return list.some((e) => e.code === 11000);
+}
+
+/** The commit that starts at `first`, or null. */
+export function readCommit(collections: Collections, first: number): Promise<TailDoc | null> {
+  return logBucket(collections, bucketOf(first)).findOne({ _id: first });
+}
+
+/** Marks commits done: their events are in consent_events and the projection is at or past them. */
+export async function markDone(collections: Collections, firsts: readonly number[]): Promise<void> {
+  // One small update each: FerretDB's updates are slow in large batches (DESIGN §6), and buckets are small.
+  for (const first of firsts) await logBucket(collections, bucketOf(first)).updateOne({ _id: first }, { $set: { done: true } });
+}
+
+/**
+ * Drops whole buckets whose commits are all done and older than TAIL_RETAIN_MS, never the newest
+ * bucket (it tells a starting writer where the ledger ends). Returns the buckets dropped.
+ */
+export async function pruneCommits(collections: Collections, now: Date): Promise<number[]> {
+  const buckets = await listBuckets(collections);
+  const dropped: number[] = [];
+  for (const bucket of buckets.slice(0, -1)) {
+    const commits = await logBucket(collections, bucket).find({}, { projection: { events: 0 } }).toArray();
+    const prunable = commits.every((c) => c.done === true && c.at.getTime() < now.getTime() - TAIL_RETAIN_MS);
+    // Buckets go in order: a follower behind a kept bucket must still find the ones after it.
+    if (!prunable) break;
+    await logBucket(collections, bucket).drop().catch(() => false);
+    dropped.push(bucket);
+  }
+  return dropped;
+}
+
+/** Drops the whole log (tests that wipe the ledger; never the service). */
+export async function dropLog(collections: Collections): Promise<void> {
+  for (const bucket of await listBuckets(collections)) await logBucket(collections, bucket).drop().catch(() => false);
+}
