@@ -564,11 +564,14 @@ async function checkAgainstModel(replicas: readonly Replica[], model: Model, opt
     expect(canon(doc.statements), `${doc._id}: projection statements are the model's`).toBe(finalState.get(doc._id));
   }
 
-  // Both replicas' caches answer the model's state.
+  // Both replicas answer the model's state: as they are, and from a cache loaded afresh.
   const allKeys = [...new Set([...KEYS, ...chains.keys()])];
   for (const replica of replicas) {
-    const found = await replica.store.statesByKeys(allKeys);
-    for (const key of allKeys) expect(canon(found.get(key) ?? []), `${replica.name} answers ${key} as the model`).toBe(finalState.get(key));
+    for (const when of ['as left', 'after a cache refresh']) {
+      if (when !== 'as left') await replica.store.cache?.refresh();
+      const found = await replica.store.statesByKeys(allKeys);
+      for (const key of allKeys) expect(canon(found.get(key) ?? []), `${replica.name}, ${when}, answers ${key} as the model`).toBe(finalState.get(key));
+    }
   }
   return { events: docs.length };
 }
@@ -680,13 +683,15 @@ describe(`batched and single changes from two replicas against a pure model (see
     const rng = seededRandom(SEED + 2);
 
     // Each dying writer's batch: keyed changes (so the batch can be retried), subjects repeated.
-    // Each begins with a subject only it writes, so what it leaves behind is not mended by a
-    // survivor's later write to the same subject: only repair can.
+    // Each begins with a SET on a subject only it writes, so what it leaves behind is not mended by
+    // a survivor's later write to the same subject (only repair can) and is visible in a read.
     const batches = Array.from({ length: 3 }, (_, w) => {
       const subjects = batchSubjects(rng);
       return Array.from({ length: 5 + below(rng, 16) }, (_, i): AppendItem => {
-        const subject = i === 0 ? { artistId: `bm-crash-${w}`, trackId: null } : pick(rng, subjects);
-        return { change: aRandomChange(rng, subject, `crash-${w}-k${i}`), actor: `crash-${w}`, now: new Date() };
+        const change = i === 0
+          ? aSetChange(`bm-crash-${w}`, 'AI_TRAINING', { choice: 'DENY', idempotencyKey: `crash-${w}-k${i}` })
+          : aRandomChange(rng, pick(rng, subjects), `crash-${w}-k${i}`);
+        return { change, actor: `crash-${w}`, now: new Date() };
       });
     });
     for (const batch of batches) model.crashItems.push(...batch);
@@ -712,6 +717,9 @@ describe(`batched and single changes from two replicas against a pure model (see
     // What the dead writers left: ledger heads the projection does not have; repair must find them all.
     const behind = await subjectsBehind(replicas);
     expect(behind, 'the writer killed at its first write left its ledger insert without a projection').toContain('artist/bm-crash-0');
+    // Both caches hold the projection as it is now, so a repair their next read does not notice
+    // (the version unchanged) would leave them answering the state from before it.
+    await Promise.all(replicas.map((r) => r.store.cache?.refresh()));
     const { repaired } = await replicas[0]!.store.repairProjections();
     expect(repaired).toEqual(expect.arrayContaining(behind));
     await checkAgainstModel(replicas, model, { followed: null, crashEventsMayBeUnanswered: true });
