@@ -25,6 +25,22 @@ export class RequestTooLargeError extends Error {
   override name = 'RequestTooLargeError';
 }
 
+/**
+ * One change of a `changeConsents` call was refused, so the call wrote nothing: `index` is the
+ * change's position and `cause` why (its code is the cause's: BAD_USER_INPUT, FORBIDDEN…); the
+ * message is the cause's, after `path` (`changes[3].set`).
+ */
+export class ChangeRefusedError extends Error {
+  override name = 'ChangeRefusedError';
+  constructor(
+    readonly index: number,
+    path: string,
+    override readonly cause: Error,
+  ) {
+    super(`${path}: ${cause.message}`, { cause });
+  }
+}
+
 /** Why a change-feed subscription ended early; `cursor` is where the subscriber resumes (`after`) without a gap or a repeat. */
 export class FeedStreamEndedError extends Error {
   override name = 'FeedStreamEndedError';
@@ -39,6 +55,7 @@ export class FeedStreamEndedError extends Error {
 
 /** Maps a thrown error to its `extensions.code`, or null when it is unexpected (and must be masked). */
 export function codeOf(error: unknown): string | null {
+  if (error instanceof ChangeRefusedError) return codeOf(error.cause);
   if (error instanceof AuthenticationError) return 'UNAUTHENTICATED';
   if (error instanceof ForbiddenError) return 'FORBIDDEN';
   if (error instanceof InvalidInputError || error instanceof RequestTooLargeError) return 'BAD_USER_INPUT';
@@ -95,7 +112,8 @@ export function createFormatError(onUnexpected: (error: unknown) => void, option
     }
     const code = codeOf(original);
     if (code !== null) {
-      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code } };
+      const index = original instanceof ChangeRefusedError ? { index: original.index } : {};
+      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code, ...index } };
     }
     const existing = formatted.extensions?.code;
     if (typeof existing === 'string' && REQUEST_CODES.has(existing) && !(original instanceof Error && !(original instanceof GraphQLError))) {
