@@ -89,6 +89,18 @@ const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\.?/;
 const ARMOR_LIMIT = /^Syntax Error: (.+ limit of \d+ exceeded.*)$/s;
 
+// GraphQL refuses a bad item of a list variable before any resolver runs and names the item only in
+// its message (`Variable "$changes" got invalid value … at "changes[3].set.expiresAt"; …`).
+const LIST_VARIABLE_ITEM = /^Variable "\$\w+" got invalid value .*? at "\w+\[(\d+)\]/s;
+
+// The position of the list item an error is about, as `extensions.index`: a refused change of
+// `changeConsents`, or an item of a list variable that GraphQL itself refused.
+function indexOf(original: unknown, message: string): { index?: number } {
+  if (original instanceof ChangeRefusedError) return { index: original.index };
+  const item = LIST_VARIABLE_ITEM.exec(message);
+  return item === null ? {} : { index: Number(item[1]) };
+}
+
 function clientMessage(message: string, hideSuggestions: boolean | undefined): string {
   const tokens = TOKEN_LIMIT.exec(message);
   if (tokens !== null) return `The operation text has more than ${tokens[1]} tokens; send long lists (representations, requests) in variables.`;
@@ -112,12 +124,11 @@ export function createFormatError(onUnexpected: (error: unknown) => void, option
     }
     const code = codeOf(original);
     if (code !== null) {
-      const index = original instanceof ChangeRefusedError ? { index: original.index } : {};
-      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code, ...index } };
+      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code, ...indexOf(original, formatted.message) } };
     }
     const existing = formatted.extensions?.code;
     if (typeof existing === 'string' && REQUEST_CODES.has(existing) && !(original instanceof Error && !(original instanceof GraphQLError))) {
-      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code: existing } };
+      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code: existing, ...indexOf(original, formatted.message) } };
     }
     onUnexpected(original);
     return { message: 'Unexpected error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
