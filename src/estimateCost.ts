@@ -25,6 +25,16 @@ export interface CostEstimate {
   readonly changes: number;
 }
 
+/** How {@link estimateCost} sizes lists. */
+export interface EstimateOptions {
+  /**
+   * Size `_entities`, `consentDecisions` and `changeConsents` by the lists sent (what the subgraph
+   * can do) rather than by their `@listSize` (what the gateway's demand control does).
+   * @default true
+   */
+  readonly sizeByListArguments?: boolean;
+}
+
 // The list argument whose length sizes a field where `@listSize` can only assume a size: the
 // gateway cannot count a list argument, the subgraph can, so it charges what is really asked.
 const SIZED_BY_LIST_ARGUMENT: Readonly<Record<string, string>> = {
@@ -60,14 +70,18 @@ const DECISIONS_PER_FIELD: Readonly<Record<string, number>> = {
  * object-typed field costs its type's `@cost` weight or 1, plus its own `@cost` weight, times the
  * sizes of every list around it; `@listSize` sizes lists by `first` or an assumed size) and counts
  * representations and decisions. Unlike the gateway it expands every fragment spread, and sizes
- * `_entities`, `consentDecisions` and `changeConsents` by the lists really sent. Expects a validated operation.
+ * `_entities`, `consentDecisions` and `changeConsents` by the lists really sent, unless told to
+ * price them by `@listSize` as the gateway does. Representations and changes are always counted
+ * from the lists sent. Expects a validated operation.
  */
 export function estimateCost(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   variables: Readonly<Record<string, unknown>>,
+  options: EstimateOptions = {},
 ): CostEstimate {
+  const sizeByLists = options.sizeByListArguments ?? true;
   let cost = operation.operation === 'mutation' ? 10 : 0;
   let representations = 0;
   let decisions = 0;
@@ -123,9 +137,10 @@ export function estimateCost(
         own = listSize.assumedSize;
       }
       const listArgument = SIZED_BY_LIST_ARGUMENT[coordinate];
-      if (listArgument !== undefined) own = Array.isArray(args[listArgument]) ? (args[listArgument] as unknown[]).length : 0;
-      if (coordinate === 'Query._entities') representations += factor * own;
-      changes += factor * (CHANGES_PER_FIELD[coordinate] ?? 0) * (coordinate === 'Mutation.changeConsents' ? own : 1);
+      const listed = listArgument === undefined ? 1 : Array.isArray(args[listArgument]) ? (args[listArgument] as unknown[]).length : 0;
+      if (listArgument !== undefined && sizeByLists) own = listed;
+      if (coordinate === 'Query._entities') representations += factor * listed;
+      changes += factor * (CHANGES_PER_FIELD[coordinate] ?? 0) * listed;
       decisions += factor * (DECISIONS_PER_FIELD[coordinate] ?? 0) * (coordinate === 'Query.consentDecisions' ? own : 1);
       const decidedPerItem = DECISIONS_BY_LIST_ARGUMENT[coordinate];
       if (decidedPerItem !== undefined && Array.isArray(args[decidedPerItem])) decisions += factor * (args[decidedPerItem] as unknown[]).length;
