@@ -10,6 +10,7 @@ import { checkTokenLifetime, DEFAULT_TOKEN_LIFETIME_LIMITS, type TokenLifetimeLi
 import type { VerifierOptions } from '../src/auth/createTokenVerifier.js';
 import { GATEWAY_SIGNATURE_EXTENSION } from '../src/auth/verifyGatewaySignature.js';
 import { REQUEST_LIMITS } from '../src/limits.js';
+import { useMutationBudget } from './useMutationBudget.js';
 import { renderPlayground, type PlaygroundOptions } from '../src/playground/renderPlayground.js';
 
 // The gateway and its plugins load graphql's CommonJS build (graphql 16 has no "exports" map, so
@@ -143,6 +144,7 @@ export function createGateway(opts: CreateGatewayOptions): Gateway {
     maskedErrors: { maskError },
     // The schema's `@cost`/`@listSize` priced as the subgraph prices them (src/estimateCost.ts);
     // lists without `@listSize` count once, as the subgraph's own budget covers what it can't see.
+    // It prices each subgraph request as it is sent; useMutationBudget (below) prices a mutation whole first.
     demandControl: { maxCost: opts.maxCost ?? REQUEST_LIMITS.maxCost, includeExtensionMetadata: false },
     propagateHeaders: {
       // The consent subgraph verifies the token itself (defence in depth), so it needs the original.
@@ -170,6 +172,7 @@ export function createGateway(opts: CreateGatewayOptions): Gateway {
       // subgraph is asked: bounded here, looser than the subgraph's own limits (src/limits.ts) so
       // that what a client may send still reaches the subgraph, which refuses by its own rules.
       ...(new EnvelopArmor(GATEWAY_REQUEST_LIMITS).protect().plugins as unknown as GatewayPlugin[]),
+      useMutationBudget({ maxCost: opts.maxCost ?? REQUEST_LIMITS.maxCost, maxChanges: REQUEST_LIMITS.maxChanges }),
       useJWT({
         signingKeyProviders: [
           opts.auth.kind === 'secret'

@@ -5,22 +5,25 @@ import { decodeArtistCursor, decodeNumericCursor, encodeCursor, parseFirst } fro
 import { parseCredits, partiesOf, trackCredits, type Party, type TrackRepresentation } from './consent/credits.js';
 import { attestationStatement, attestedDecisionOf, decideAttested, subjectsOfAttested, type AttestationStatement, type AttestedDecision, type AttestedRequest } from './consent/attestation.js';
 import type { Decider } from './consent/decide.js';
-import { InvalidInputError } from './consent/errors.js';
+import { ConsentDomainError, InvalidInputError } from './consent/errors.js';
 import type { ConsentEvent } from './consent/event.js';
 import { decideAllParties, decideParties, statementsOfParties, trackSubjectsOf, type PartiesDecision, type PartyStatements } from './consent/parties.js';
 import { covers, type Purpose } from './consent/purposes.js';
 import { signalsOf, type ConsentSignals } from './consent/signals.js';
 import type { Statement, Subject } from './consent/statement.js';
 import { parseAsOf, parseClearChange, parseSetChange, parseSubject, type Change } from './consent/validate.js';
+import { ChangeRefusedError, ForbiddenError } from './errors.js';
 import type { Loaders } from './loaders.js';
 import type { DecisionTally } from './observability/DecisionTally.js';
-import type { ConsentStore } from './store/ConsentStore.js';
+import type { AppendResult, ConsentStore } from './store/ConsentStore.js';
 import type { EventPage } from './store/history.js';
 import { subjectKey } from './store/subjectKey.js';
 import type { ChangeFeedHub, FeedItem } from './subscriptions/ChangeFeedHub.js';
 
 /** Most requests one `consentDecisions` call answers. */
 export const MAX_DECISION_REQUESTS = 1000;
+/** Most changes one `changeConsents` call records. */
+export const MAX_CHANGES_PER_CALL = 1000;
 /** Most requests one `trainingSetAttestation` call attests. */
 export const MAX_ATTESTATION_REQUESTS = 10_000;
 /** Most events one page of the change feed may ask for. */
@@ -73,6 +76,12 @@ export interface ConsentChangePayload {
 export type SetConsentInput = Parameters<typeof parseSetChange>[0] & { readonly credits?: unknown };
 /** The input of `clearConsent`, typed by the schema. */
 export type ClearConsentInput = Parameters<typeof parseClearChange>[0] & { readonly credits?: unknown };
+
+/** One change of `changeConsents` as GraphQL passes it: exactly one of `set` and `clear`, checked by the service. */
+export interface ConsentChangeInput {
+  readonly set?: SetConsentInput | null;
+  readonly clear?: ClearConsentInput | null;
+}
 
 /** A subject as GraphQL passes it (`ConsentSubjectInput`); its ids are checked by the core. */
 export interface SubjectInput {
@@ -269,15 +278,51 @@ export class ConsentService {
   }
 
   /** Records a statement for the caller (who must manage the artist); with `credits`, decides the track over them. */
-  setConsent(input: SetConsentInput): Promise<ConsentChangePayload> {
-    const change = parseSetChange(input, this.deps.now);
-    return this.change(change, partiesOfChange(change.subject, input.credits));
+  async setConsent(input: SetConsentInput): Promise<ConsentChangePayload> {
+    const checked = this.checkedSet(input);
+    const result = await this.deps.store.append(checked.change, this.actor(), this.deps.now);
+    return (await this.payloadsOf([checked], [result]))[0]!;
   }
 
   /** Removes a statement for the caller (who must manage the artist); with `credits`, decides the track over them. */
-  clearConsent(input: ClearConsentInput): Promise<ConsentChangePayload> {
-    const change = parseClearChange(input);
-    return this.change(change, partiesOfChange(change.subject, input.credits));
+  async clearConsent(input: ClearConsentInput): Promise<ConsentChangePayload> {
+    const checked = this.checkedClear(input);
+    const result = await this.deps.store.append(checked.change, this.actor(), this.deps.now);
+    return (await this.payloadsOf([checked], [result]))[0]!;
+  }
+
+  /**
+   * Records up to MAX_CHANGES_PER_CALL sets and clears for the caller with one `appendMany`, and
+   * returns their payloads in input order. Every change is checked as `setConsent`/`clearConsent`
+   * check it, and authorised, before anything is written: the first refused one throws
+   * ChangeRefusedError with its index, and nothing is written. The decisions are read after the
+   * whole call is written, in one read for every subject of the call.
+   */
+  async changeConsents(changes: readonly ConsentChangeInput[]): Promise<ConsentChangePayload[]> {
+    if (changes.length > MAX_CHANGES_PER_CALL) {
+      throw new InvalidInputError(
+        `changeConsents takes at most ${MAX_CHANGES_PER_CALL} changes per call, but got ${changes.length}; split the list (nothing was written).`,
+        'changes',
+      );
+    }
+    const checked: CheckedChange[] = [];
+    // The first change that used each idempotency key: the key names one change of this caller.
+    const keyOwners = new Map<string, number>();
+    for (const [index, input] of changes.entries()) {
+      const item = this.checkedItem(input, index);
+      const key = item.change.idempotencyKey;
+      const owner = key === null ? undefined : keyOwners.get(key);
+      if (owner !== undefined) {
+        const refusal = new InvalidInputError(`idempotencyKey ${JSON.stringify(key)} is also the key of changes[${owner}]; give each change of a call its own key.`, 'idempotencyKey');
+        throw new ChangeRefusedError(index, `changes[${index}].${item.change.kind === 'SET' ? 'set' : 'clear'}`, refusal);
+      }
+      if (key !== null) keyOwners.set(key, index);
+      checked.push(item);
+    }
+    if (checked.length === 0) return [];
+    const actor = this.actor();
+    const results = await this.deps.store.appendMany(checked.map(({ change }) => ({ change, actor, now: this.deps.now })));
+    return this.payloadsOf(checked, results);
   }
 
   /** Who made a change, shown to auditors and to that actor only. */
@@ -298,20 +343,69 @@ export class ConsentService {
     return viewOf(read.load, parties, trackId, read.at);
   }
 
-  // Validates ownership, appends to the ledger, then decides from a fresh read (not the request's
-  // loaders, which may have cached the state from before the change). The subject's own artist is
-  // the one party unless the caller passed the track's credits.
-  private async change(change: Change, credited: readonly Party[] | null): Promise<ConsentChangePayload> {
-    const principal = requirePrincipal(this.deps.caller);
-    assertCanManage(principal, change.subject.artistId);
-    const { event, revision } = await this.deps.store.append(change, principal.subject, this.deps.now);
-    const at = new Date(Math.max(this.deps.now.getTime(), event.at.getTime()));
-    const { artistId, trackId } = change.subject;
-    const parties = credited ?? [{ artistId, role: 'MAIN' }];
-    const states = await this.deps.store.statesByKeys(subjectsOf(parties, trackId).map(subjectKey));
-    const view = await viewOf(async (key) => states.get(key) ?? [], parties, trackId, at);
-    return { event, revision, decision: this.decide(view, change.purpose), track: trackId === null ? null : { id: trackId } };
+  // Who the ledger records as making the request's changes.
+  private actor(): string {
+    return requirePrincipal(this.deps.caller).subject;
   }
+
+  private checkedSet(input: SetConsentInput): CheckedChange {
+    const change = parseSetChange(input, this.deps.now);
+    return this.authorised(change, partiesOfChange(change.subject, input.credits));
+  }
+
+  private checkedClear(input: ClearConsentInput): CheckedChange {
+    const change = parseClearChange(input);
+    return this.authorised(change, partiesOfChange(change.subject, input.credits));
+  }
+
+  // Checks that the caller may manage the change's artist. The subject's own artist is the one
+  // party of the payload's decision unless the caller passed the track's credits.
+  private authorised(change: Change, credited: readonly Party[] | null): CheckedChange {
+    assertCanManage(requirePrincipal(this.deps.caller), change.subject.artistId);
+    return { change, parties: credited ?? [{ artistId: change.subject.artistId, role: 'MAIN' }] };
+  }
+
+  // One change of a call checked as its single mutation checks it; a refusal names its index.
+  private checkedItem(input: ConsentChangeInput, index: number): CheckedChange {
+    const { set, clear } = input;
+    const hasSet = set !== undefined && set !== null;
+    if (hasSet === (clear !== undefined && clear !== null)) {
+      const refusal = new InvalidInputError(`give exactly one of set and clear, but got ${hasSet ? 'both' : 'neither'}.`, 'changes');
+      throw new ChangeRefusedError(index, `changes[${index}]`, refusal);
+    }
+    try {
+      return hasSet ? this.checkedSet(set) : this.checkedClear(clear!);
+    } catch (error) {
+      if (error instanceof ConsentDomainError || error instanceof ForbiddenError) {
+        throw new ChangeRefusedError(index, `changes[${index}].${hasSet ? 'set' : 'clear'}`, error);
+      }
+      throw error;
+    }
+  }
+
+  // Decides each written change from one fresh read of every subject the payloads decide over (not
+  // the request's loaders, which may have cached the state from before the writes), each at the
+  // later of the request's instant and its event's.
+  private async payloadsOf(checked: readonly CheckedChange[], results: readonly AppendResult[]): Promise<ConsentChangePayload[]> {
+    const keys = new Set(checked.flatMap(({ change, parties }) => subjectsOf(parties, change.subject.trackId).map(subjectKey)));
+    const states = await this.deps.store.statesByKeys([...keys]);
+    const load = async (key: string) => states.get(key) ?? [];
+    return Promise.all(
+      checked.map(async ({ change, parties }, i) => {
+        const { event, revision } = results[i]!;
+        const { trackId } = change.subject;
+        const at = new Date(Math.max(this.deps.now.getTime(), event.at.getTime()));
+        const view = await viewOf(load, parties, trackId, at);
+        return { event, revision, decision: this.decide(view, change.purpose), track: trackId === null ? null : { id: trackId } };
+      }),
+    );
+  }
+}
+
+// A change validated and authorised, with the parties its payload's decision is over.
+interface CheckedChange {
+  readonly change: Change;
+  readonly parties: readonly Party[];
 }
 
 // A track's decision needs each party's statements on it and artist-wide; an artist's, its own.

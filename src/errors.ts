@@ -25,6 +25,22 @@ export class RequestTooLargeError extends Error {
   override name = 'RequestTooLargeError';
 }
 
+/**
+ * One change of a `changeConsents` call was refused, so the call wrote nothing: `index` is the
+ * change's position and `cause` why (its code is the cause's: BAD_USER_INPUT, FORBIDDEN…); the
+ * message is the cause's, after `path` (`changes[3].set`).
+ */
+export class ChangeRefusedError extends Error {
+  override name = 'ChangeRefusedError';
+  constructor(
+    readonly index: number,
+    path: string,
+    override readonly cause: Error,
+  ) {
+    super(`${path}: ${cause.message}`, { cause });
+  }
+}
+
 /** Why a change-feed subscription ended early; `cursor` is where the subscriber resumes (`after`) without a gap or a repeat. */
 export class FeedStreamEndedError extends Error {
   override name = 'FeedStreamEndedError';
@@ -39,6 +55,7 @@ export class FeedStreamEndedError extends Error {
 
 /** Maps a thrown error to its `extensions.code`, or null when it is unexpected (and must be masked). */
 export function codeOf(error: unknown): string | null {
+  if (error instanceof ChangeRefusedError) return codeOf(error.cause);
   if (error instanceof AuthenticationError) return 'UNAUTHENTICATED';
   if (error instanceof ForbiddenError) return 'FORBIDDEN';
   if (error instanceof InvalidInputError || error instanceof RequestTooLargeError) return 'BAD_USER_INPUT';
@@ -72,6 +89,18 @@ const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] (\d+) tokens\.?/;
 const ARMOR_LIMIT = /^Syntax Error: (.+ limit of \d+ exceeded.*)$/s;
 
+// GraphQL refuses a bad item of a list variable before any resolver runs and names the item only in
+// its message (`Variable "$changes" got invalid value … at "changes[3].set.expiresAt"; …`).
+const LIST_VARIABLE_ITEM = /^Variable "\$\w+" got invalid value .*? at "\w+\[(\d+)\]/s;
+
+// The position of the list item an error is about, as `extensions.index`: a refused change of
+// `changeConsents`, or an item of a list variable that GraphQL itself refused.
+function indexOf(original: unknown, message: string): { index?: number } {
+  if (original instanceof ChangeRefusedError) return { index: original.index };
+  const item = LIST_VARIABLE_ITEM.exec(message);
+  return item === null ? {} : { index: Number(item[1]) };
+}
+
 function clientMessage(message: string, hideSuggestions: boolean | undefined): string {
   const tokens = TOKEN_LIMIT.exec(message);
   if (tokens !== null) return `The operation text has more than ${tokens[1]} tokens; send long lists (representations, requests) in variables.`;
@@ -95,11 +124,11 @@ export function createFormatError(onUnexpected: (error: unknown) => void, option
     }
     const code = codeOf(original);
     if (code !== null) {
-      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code } };
+      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code, ...indexOf(original, formatted.message) } };
     }
     const existing = formatted.extensions?.code;
     if (typeof existing === 'string' && REQUEST_CODES.has(existing) && !(original instanceof Error && !(original instanceof GraphQLError))) {
-      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code: existing } };
+      return { message: messageOf(formatted), locations: formatted.locations, path: formatted.path, extensions: { code: existing, ...indexOf(original, formatted.message) } };
     }
     onUnexpected(original);
     return { message: 'Unexpected error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };

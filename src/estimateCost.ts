@@ -21,6 +21,18 @@ export interface CostEstimate {
   readonly representations: number;
   /** Consent decisions the operation asks to compute (each `decisions` and `signals` is nine, `decision` one, an attestation one per request). */
   readonly decisions: number;
+  /** Ledger changes the operation asks to write: one per `setConsent` and `clearConsent`, one per item of each `changeConsents`. */
+  readonly changes: number;
+}
+
+/** How {@link estimateCost} sizes lists. */
+export interface EstimateOptions {
+  /**
+   * Size `_entities`, `consentDecisions` and `changeConsents` by the lists sent (what the subgraph
+   * can do) rather than by their `@listSize` (what the gateway's demand control does).
+   * @default true
+   */
+  readonly sizeByListArguments?: boolean;
 }
 
 // The list argument whose length sizes a field where `@listSize` can only assume a size: the
@@ -28,12 +40,20 @@ export interface CostEstimate {
 const SIZED_BY_LIST_ARGUMENT: Readonly<Record<string, string>> = {
   'Query._entities': 'representations',
   'Query.consentDecisions': 'requests',
+  'Mutation.changeConsents': 'changes',
 };
 
 // Fields that compute one decision per item of a list argument without returning a GraphQL list
 // of that size: the attestation returns its decisions as scalars, so only the count is charged.
 const DECISIONS_BY_LIST_ARGUMENT: Readonly<Record<string, string>> = {
   'Query.trainingSetAttestation': 'requests',
+};
+
+// Ledger changes each mutation field writes; `changeConsents` writes one per item of `changes`.
+const CHANGES_PER_FIELD: Readonly<Record<string, number>> = {
+  'Mutation.setConsent': 1,
+  'Mutation.clearConsent': 1,
+  'Mutation.changeConsents': 1,
 };
 
 // Decisions each field computes per parent object; `consentDecisions` computes one per request.
@@ -50,17 +70,22 @@ const DECISIONS_PER_FIELD: Readonly<Record<string, number>> = {
  * object-typed field costs its type's `@cost` weight or 1, plus its own `@cost` weight, times the
  * sizes of every list around it; `@listSize` sizes lists by `first` or an assumed size) and counts
  * representations and decisions. Unlike the gateway it expands every fragment spread, and sizes
- * `_entities` and `consentDecisions` by the lists really sent. Expects a validated operation.
+ * `_entities`, `consentDecisions` and `changeConsents` by the lists really sent, unless told to
+ * price them by `@listSize` as the gateway does. Representations and changes are always counted
+ * from the lists sent. Expects a validated operation.
  */
 export function estimateCost(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   variables: Readonly<Record<string, unknown>>,
+  options: EstimateOptions = {},
 ): CostEstimate {
+  const sizeByLists = options.sizeByListArguments ?? true;
   let cost = operation.operation === 'mutation' ? 10 : 0;
   let representations = 0;
   let decisions = 0;
+  let changes = 0;
 
   const argumentsOf = (field: GraphQLField<unknown, unknown>, node: FieldNode): Record<string, unknown> => {
     const values: Record<string, unknown> = {};
@@ -112,8 +137,10 @@ export function estimateCost(
         own = listSize.assumedSize;
       }
       const listArgument = SIZED_BY_LIST_ARGUMENT[coordinate];
-      if (listArgument !== undefined) own = Array.isArray(args[listArgument]) ? (args[listArgument] as unknown[]).length : 0;
-      if (coordinate === 'Query._entities') representations += factor * own;
+      const listed = listArgument === undefined ? 1 : Array.isArray(args[listArgument]) ? (args[listArgument] as unknown[]).length : 0;
+      if (listArgument !== undefined && sizeByLists) own = listed;
+      if (coordinate === 'Query._entities') representations += factor * listed;
+      changes += factor * (CHANGES_PER_FIELD[coordinate] ?? 0) * listed;
       decisions += factor * (DECISIONS_PER_FIELD[coordinate] ?? 0) * (coordinate === 'Query.consentDecisions' ? own : 1);
       const decidedPerItem = DECISIONS_BY_LIST_ARGUMENT[coordinate];
       if (decidedPerItem !== undefined && Array.isArray(args[decidedPerItem])) decisions += factor * (args[decidedPerItem] as unknown[]).length;
@@ -129,7 +156,7 @@ export function estimateCost(
 
   const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
   if (root) walk(operation.selectionSet, root, 1, new Map(), new Set());
-  return { cost, representations, decisions };
+  return { cost, representations, decisions, changes };
 }
 
 // A slicing argument's size: an integer as given, or a list's length (the gateway reads only integers).

@@ -38,6 +38,11 @@ export const REQUEST_LIMITS = Object.freeze({
   maxCost: 50_000,
   /** Consent decisions one operation may compute: 1000 works with `decisions` and `signals` both. */
   maxDecisions: 20_000,
+  /**
+   * Ledger changes one operation may write, over all its `setConsent`, `clearConsent` and
+   * `changeConsents` fields: one full `changeConsents` call, however the operation aliases it.
+   */
+  maxChanges: 1000,
   /** Errors one response lists; the rest are summarised in one more error. */
   maxErrors: 100,
   /** Deepest introspection selection where introspection is on: GraphiQL's own schema query is 21. */
@@ -95,6 +100,7 @@ export function createRequestLimits(options: RequestLimitOptions): {
         maxRepresentations: options.maxRepresentations ?? REQUEST_LIMITS.maxRepresentations,
         maxCost: options.maxCost ?? REQUEST_LIMITS.maxCost,
         maxDecisions: REQUEST_LIMITS.maxDecisions,
+        maxChanges: REQUEST_LIMITS.maxChanges,
         maxErrors: REQUEST_LIMITS.maxErrors,
       }),
     ],
@@ -103,7 +109,7 @@ export function createRequestLimits(options: RequestLimitOptions): {
 
 /**
  * Bounds a whole request: once the operation is known (after validation, before any resolver or
- * database read) its representations, decisions and cost are estimated with the request's
+ * database read) its representations, decisions, changes and cost are estimated with the request's
  * variables and an operation over budget is refused with HTTP 400; a response lists at most
  * `maxErrors` errors, the rest summarised in one.
  */
@@ -112,6 +118,7 @@ export function requestBudgetPlugin(budget: {
   maxRepresentations: number;
   maxCost: number;
   maxDecisions: number;
+  maxChanges: number;
   maxErrors: number;
 }): ApolloServerPlugin {
   const listener: GraphQLRequestListener<never> = {
@@ -125,6 +132,12 @@ export function requestBudgetPlugin(budget: {
       if (estimate.representations > budget.maxRepresentations) {
         throw refusal(
           `_entities takes at most ${budget.maxRepresentations} representations per request (all _entities fields together), but got ${estimate.representations}; split the request.`,
+          'BAD_USER_INPUT',
+        );
+      }
+      if (estimate.changes > budget.maxChanges) {
+        throw refusal(
+          `The operation would write ${estimate.changes} consent changes, more than the ${budget.maxChanges} one request may (all setConsent, clearConsent and changeConsents fields together); split the changes over several requests. Nothing was written.`,
           'BAD_USER_INPUT',
         );
       }

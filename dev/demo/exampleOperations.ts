@@ -74,6 +74,23 @@ mutation SetConsentAsArtist {
 }`,
 };
 
+const CHANGE_CONSENTS: ExampleOperation = {
+  title: 'Change consent in bulk',
+  query: /* GraphQL */ `# Up to 1000 sets and clears in one call, answered in input order. All are checked first:
+# one bad or forbidden change refuses the call (extensions.index says which) and nothing is written.
+mutation ChangeConsentsInBulk {
+  changeConsents(changes: [
+    { set: { subject: { artistId: "${artist.id}" }, purpose: VOICE_REPLICATION, choice: DENY, termsVersion: "tos-2026-11", source: "playground" } }
+    { set: { subject: { artistId: "${artist.id}", trackId: "${firstTrack.id}" }, purpose: RECOMMENDATION, choice: ALLOW, termsVersion: "tos-2026-11" } }
+    { clear: { subject: { artistId: "${artist.id}", trackId: "${firstTrack.id}" }, purpose: MUSIC_REPLICATION } }
+  ]) {
+    event { seq kind artistId trackId purpose hash prevHash }
+    decision { purpose allowed basis scope }
+    revision
+  }
+}`,
+};
+
 /** Examples for the gateway: catalog data and consent in one query, and a change. */
 export const GATEWAY_EXAMPLES: readonly ExampleOperation[] = [
   {
@@ -128,6 +145,7 @@ query CreditedParties {
   DECISIONS_WITH_CREDITS,
   TRAINING_SET_ATTESTATION,
   SET_CONSENT,
+  CHANGE_CONSENTS,
   WATCH_WITHDRAWALS,
 ];
 
@@ -181,6 +199,7 @@ query CreditedParties {
   DECISIONS_WITH_CREDITS,
   TRAINING_SET_ATTESTATION,
   SET_CONSENT,
+  CHANGE_CONSENTS,
 ];
 
 /** The names of the playground's example operations; the harness registers them so they always get their own metric label. */

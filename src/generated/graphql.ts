@@ -158,6 +158,17 @@ export type ConsentBasis =
   /** A statement about an ancestor purpose (for example AI_TRAINING covering VOICE_REPLICATION). */
   | 'INHERITED';
 
+/**
+ * One change of a `changeConsents` call: exactly one of `set` (as `setConsent` takes it) and `clear`
+ * (as `clearConsent` takes it). Both or neither is BAD_USER_INPUT for the whole call.
+ */
+export type ConsentChangeInput = {
+  /** Remove a statement, as `clearConsent` does. */
+  clear?: InputMaybe<ClearConsentInput>;
+  /** Record a statement, as `setConsent` does. */
+  set?: InputMaybe<SetConsentInput>;
+};
+
 /** What a change did. */
 export type ConsentChangePayload = {
   __typename?: 'ConsentChangePayload';
@@ -384,10 +395,28 @@ export type DecisionRequest = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Records up to 1000 changes (sets and clears, any subjects) in one ledger write and returns what
+   * each did, in input order, as `setConsent` and `clearConsent` would. Every change is validated and
+   * authorised before anything is written: the first one that is malformed or that the caller may not
+   * make refuses the whole call with the code the single mutation would give (BAD_USER_INPUT,
+   * FORBIDDEN), its position in `extensions.index` and in the message, and nothing is written. Each
+   * change keeps its own event, hash link, revision and idempotency key (two changes of one call may
+   * not share a key); a retried call returns the first events and writes nothing. Changes to one
+   * subject are chained in input order, and every `decision` is read once the whole call is written.
+   * An empty list writes nothing and returns an empty list. More than 1000 changes in a call, or in
+   * one request over all its mutations, is BAD_USER_INPUT.
+   */
+  changeConsents: Array<ConsentChangePayload>;
   /** Remove the statement about a purpose, so it falls back to broader statements or the default. */
   clearConsent: ConsentChangePayload;
   /** Record an artist's choice for a purpose, for the artist or one track. */
   setConsent: ConsentChangePayload;
+};
+
+
+export type MutationChangeConsentsArgs = {
+  changes: Array<ConsentChangeInput>;
 };
 
 
@@ -721,6 +750,7 @@ export type ResolversTypes = ResolversObject<{
   ClearConsentInput: ClearConsentInput;
   Consent: ResolverTypeWrapper<ConsentView>;
   ConsentBasis: ConsentBasis;
+  ConsentChangeInput: ConsentChangeInput;
   ConsentChangePayload: ResolverTypeWrapper<ConsentChangePayloadModel>;
   ConsentChoice: ConsentChoice;
   ConsentDecision: ResolverTypeWrapper<PartiesDecision>;
@@ -763,6 +793,7 @@ export type ResolversParentTypes = ResolversObject<{
   CawgTrainingMiningEntry: CawgTrainingMiningEntry;
   ClearConsentInput: ClearConsentInput;
   Consent: ConsentView;
+  ConsentChangeInput: ConsentChangeInput;
   ConsentChangePayload: ConsentChangePayloadModel;
   ConsentDecision: PartiesDecision;
   Boolean: Scalars['Boolean']['output'];
@@ -905,6 +936,7 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  changeConsents?: Resolver<Array<ResolversTypes['ConsentChangePayload']>, ParentType, ContextType, RequireFields<MutationChangeConsentsArgs, 'changes'>>;
   clearConsent?: Resolver<ResolversTypes['ConsentChangePayload'], ParentType, ContextType, RequireFields<MutationClearConsentArgs, 'input'>>;
   setConsent?: Resolver<ResolversTypes['ConsentChangePayload'], ParentType, ContextType, RequireFields<MutationSetConsentArgs, 'input'>>;
 }>;

@@ -4,4 +4,5 @@ import type { MutationResolvers } from '../generated/graphql.js';
 export const Mutation: MutationResolvers = {
   setConsent: (_parent, args, ctx) => ctx.consent.setConsent(args.input),
   clearConsent: (_parent, args, ctx) => ctx.consent.clearConsent(args.input),
+  changeConsents: (_parent, args, ctx) => ctx.consent.changeConsents(args.changes),
 };

@@ -22,3 +22,20 @@ export function aSetChange(artistId: string, purpose: Purpose, overrides: Partia
 export function aClearChange(artistId: string, purpose: Purpose, trackId: string | null = null): ClearChange {
   return { kind: 'CLEAR', subject: { artistId, trackId }, purpose, idempotencyKey: null };
 }
+
+/** Fields of a change input besides its subject and purpose; `trackId` goes into the subject. */
+export type ChangeInputExtra = { trackId?: string } & Record<string, unknown>;
+/** A subject as a change input carries it. */
+export type SubjectInput = { artistId: string; trackId?: string };
+
+/** A `changeConsents` item that sets: ALLOW of `purpose` on the artist (or `trackId`), unless overridden. */
+export function aSetItem(artistId: string, purpose: string, extra: ChangeInputExtra = {}): { set: { subject: SubjectInput; purpose: string } & Record<string, unknown> } {
+  const { trackId, ...rest } = extra;
+  return { set: { subject: { artistId, ...(trackId ? { trackId } : {}) }, purpose, choice: 'ALLOW', termsVersion: 'tos-1', ...rest } };
+}
+
+/** A `changeConsents` item that clears `purpose` on the artist (or `trackId`). */
+export function aClearItem(artistId: string, purpose: string, extra: ChangeInputExtra = {}): { clear: { subject: SubjectInput; purpose: string } & Record<string, unknown> } {
+  const { trackId, ...rest } = extra;
+  return { clear: { subject: { artistId, ...(trackId ? { trackId } : {}) }, purpose, ...rest } };
+}
