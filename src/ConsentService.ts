@@ -13,6 +13,7 @@ import { signalsOf, type ConsentSignals } from './consent/signals.js';
 import type { Statement, Subject } from './consent/statement.js';
 import { parseAsOf, parseClearChange, parseSetChange, parseSubject, type Change } from './consent/validate.js';
 import { ChangeRefusedError, ForbiddenError } from './errors.js';
+import { BatchIdempotencyConflictError } from './consent/errors.js';
 import type { Loaders } from './loaders.js';
 import type { DecisionTally } from './observability/DecisionTally.js';
 import type { AppendResult, ConsentStore } from './store/ConsentStore.js';
@@ -321,7 +322,17 @@ export class ConsentService {
     }
     if (checked.length === 0) return [];
     const actor = this.actor();
-    const results = await this.deps.store.appendMany(checked.map(({ change }) => ({ change, actor, now: this.deps.now })));
+    let results;
+    try {
+      results = await this.deps.store.appendMany(checked.map(({ change }) => ({ change, actor, now: this.deps.now })));
+    } catch (error) {
+      // A key already used for a different change (found by the store, before it wrote anything).
+      if (error instanceof BatchIdempotencyConflictError) {
+        const kind = checked[error.index]!.change.kind === 'SET' ? 'set' : 'clear';
+        throw new ChangeRefusedError(error.index, `changes[${error.index}].${kind}`, error);
+      }
+      throw error;
+    }
     return this.payloadsOf(checked, results);
   }
 

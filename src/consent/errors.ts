@@ -15,3 +15,14 @@ export class InvalidInputError extends ConsentDomainError {
 export class IdempotencyConflictError extends ConsentDomainError {
   override name = 'IdempotencyConflictError';
 }
+
+/** An idempotency key reused for a different change inside a batch: `index` is the change's position in the caller's list. */
+export class BatchIdempotencyConflictError extends IdempotencyConflictError {
+  override name = 'BatchIdempotencyConflictError';
+  constructor(
+    message: string,
+    readonly index: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,5 +1,6 @@
 import { recordsChange } from '../consent/event.js';
-import { IdempotencyConflictError } from '../consent/errors.js';
+import { BatchIdempotencyConflictError, type IdempotencyConflictError } from '../consent/errors.js';
+export { BatchIdempotencyConflictError } from '../consent/errors.js';
 import type { Change } from '../consent/validate.js';
 import type { Collections, EventDoc, TailDoc } from './collections.js';
 import { eventFromDoc, headOfState, nextEventDoc, type ChainHead, type PositionedEvent } from './documents.js';
@@ -22,17 +23,6 @@ export interface AppendItem {
   readonly change: Change;
   readonly actor: string;
   readonly now: Date;
-}
-
-/** An idempotency conflict inside a batch: `index` is the change's position in the caller's list. */
-export class BatchIdempotencyConflictError extends IdempotencyConflictError {
-  override name = 'BatchIdempotencyConflictError';
-  constructor(
-    message: string,
-    readonly index: number,
-  ) {
-    super(message);
-  }
 }
 
 /** Most events one group commit takes from the queue (a single call of up to 1000 always goes in whole). */

@@ -155,6 +155,24 @@ describe('changeConsents', () => {
     expect(events(again)).toEqual(events(first));
   });
 
+  it('refuses the whole call, naming the change, when a key was used before for a different change; writes nothing', async () => {
+    const first = await subgraph.query(CHANGE, { changes: [aSetItem('reuse-1', 'AI_TRAINING', { idempotencyKey: 'reuse-k' })] }, admin);
+    expect(first.errors).toBeUndefined();
+    const before = await ledger();
+
+    const changes = [
+      aSetItem('reuse-2', 'AI_TRAINING', { idempotencyKey: 'reuse-fresh' }),
+      aSetItem('reuse-3', 'ADVERTISING'),
+      aSetItem('reuse-1', 'AI_TRAINING', { idempotencyKey: 'reuse-k', choice: 'DENY' }),
+    ];
+    const res = await subgraph.query(CHANGE, { changes }, admin);
+
+    expect(res.data).toBeNull();
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', index: 2 });
+    expect(res.errors?.[0]?.message).toMatch(/^changes\[2\]\.set: idempotencyKey "reuse-k" was already used for a different change/);
+    expect(await ledger()).toEqual(before);
+  });
+
   it('writes 1000 changes with one appendMany and decides them all with one state read, in input order', async () => {
     const appendMany = vi.spyOn(subgraph.store, 'appendMany');
     const statesByKeys = vi.spyOn(subgraph.store, 'statesByKeys');
