@@ -172,9 +172,15 @@ export function describeSummary(file: string, target: string, summary: ImportSum
   return [
     `${options.failed ? 'Failed partway importing' : summary.stoppedAt === null ? 'Imported' : `Stopped at bad line ${summary.stoppedAt} (--strict) importing`} ${file} into ${target}`,
     `  lines read     ${n(summary.read)}${summary.blank > 0 ? ` (${n(summary.blank)} blank)` : ''}`,
-    `  written        ${n(summary.written)}`,
-    `  replayed       ${n(summary.replayed)} (idempotency key already used: nothing written)`,
-    ...(summary.unreported > 0 ? [`  recorded       ${n(summary.unreported)} (written or replayed: the server does not say which)`] : []),
+    // A server whose payload has no `replayed` can't tell a new change from a replay: say so
+    // rather than print zeros.
+    ...(summary.unreported > 0 && summary.written + summary.replayed === 0
+      ? [`  recorded       ${n(summary.unreported)} (written or replayed: this server's changeConsents payload does not say which)`]
+      : [
+          `  written        ${n(summary.written)}`,
+          `  replayed       ${n(summary.replayed)} (idempotency key already used: nothing written)`,
+          ...(summary.unreported > 0 ? [`  recorded       ${n(summary.unreported)} (written or replayed: the server did not say which)`] : []),
+        ]),
     `  skipped (bad)  ${n(summary.skipped)}${summary.badLines.length > 0 ? ` (first ${summary.badLines.length} listed on stderr${unlisted > 0 ? `, ${n(unlisted)} more not listed` : ''})` : ''}`,
     `  elapsed        ${formatDuration(seconds)} (${seconds.toFixed(1)} s)`,
     `  rate           ${n(rate)} changes/s`,
