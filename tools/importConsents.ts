@@ -86,15 +86,26 @@ export async function importConsents(file: string, sink: ChangeSink, options: Im
       else counts.written++;
     }
   };
-  // A refused batch is retried a line at a time: the lines before the refused one are written (or
-  // replayed, if the batch got that far), and the refused line is reported as bad.
+  // A batch refused for a change the server names (it wrote nothing) is sent again without that
+  // line, which is reported as bad. Otherwise it is retried a line at a time: the lines before the
+  // refused one are written (or replayed, if the batch got that far), and the refused one is bad.
   const flush = async (batch: Array<{ line: number; parsed: ImportLine }>) => {
-    if (batch.length === 0) return;
-    try {
-      record(await sink.write(batch.map((item) => item.parsed)));
-    } catch (error) {
-      if (!(error instanceof RejectedChangeError)) throw error;
-      for (const item of batch) {
+    let rest = batch.slice();
+    while (rest.length > 0) {
+      try {
+        record(await sink.write(rest.map((item) => item.parsed)));
+        rest = [];
+      } catch (error) {
+        if (!(error instanceof RejectedChangeError)) throw error;
+        if (error.index === null) break;
+        const [refused] = rest.splice(error.index, 1);
+        bad(refused!.line, `refused: ${error.message}`);
+        // --strict: the lines before it are still written, none after it.
+        if (stoppedAt !== null) rest = rest.slice(0, error.index);
+      }
+    }
+    if (rest.length > 0) {
+      for (const item of rest) {
         try {
           record(await sink.write([item.parsed]));
         } catch (lineError) {

@@ -18,10 +18,17 @@ export interface ChangeSink {
 
 /**
  * The batch was refused because of what a change says (invalid, or an idempotency key reused for
- * a different change); the importer retries the batch a line at a time to find the line.
+ * a different change). With `index`, the call wrote nothing and that change is the refused one;
+ * without, the importer retries the batch a line at a time to find it.
  */
 export class RejectedChangeError extends Error {
   override name = 'RejectedChangeError';
+  constructor(
+    message: string,
+    readonly index: number | null = null,
+  ) {
+    super(message);
+  }
 }
 
 /** Anything else that stops an import: the path is unreachable, the token is refused, the server failed. */
@@ -73,7 +80,7 @@ const mutation = (withReplayed: boolean) =>
 
 interface GraphQLResponse {
   readonly data?: { readonly changeConsents?: ReadonlyArray<{ readonly replayed?: boolean }> | null } | null;
-  readonly errors?: ReadonlyArray<{ readonly message: string; readonly extensions?: { readonly code?: string } }>;
+  readonly errors?: ReadonlyArray<{ readonly message: string; readonly extensions?: { readonly code?: string; readonly index?: number } }>;
 }
 
 /**
@@ -126,7 +133,11 @@ export function graphqlSink(options: GraphQLSinkOptions): ChangeSink {
       const errors = body.errors ?? [];
       if (errors.length > 0) {
         const message = errors.map((e) => `${e.message}${e.extensions?.code ? ` (${e.extensions.code})` : ''}`).join('; ');
-        if (errors.every((e) => REJECTION_CODES.has(e.extensions?.code ?? ''))) throw new RejectedChangeError(message);
+        if (errors.every((e) => REJECTION_CODES.has(e.extensions?.code ?? ''))) {
+          // changeConsents refuses a whole call for one change and names it in extensions.index.
+          const index = errors.length === 1 ? errors[0]!.extensions?.index : undefined;
+          throw new RejectedChangeError(message, Number.isInteger(index) && index! >= 0 && index! < lines.length ? index! : null);
+        }
         throw new ImportFailedError(`changeConsents failed: ${message}`);
       }
       const results = body.data?.changeConsents;
