@@ -23,6 +23,8 @@ export interface ImportOptions {
   readonly listBad?: number;
   /** Where progress and bad lines are shown. @default a progress display on stderr */
   readonly progress?: Progress;
+  /** Stops the import after the batch being written (Ctrl-C). @default never */
+  readonly signal?: AbortSignal;
 }
 
 /** A line that was not imported, and why. */
@@ -47,6 +49,8 @@ export interface ImportSummary {
   readonly badLines: readonly BadLine[];
   /** The line --strict stopped at, or null. */
   readonly stoppedAt: number | null;
+  /** Whether `signal` stopped the import before the end of the file. */
+  readonly interrupted: boolean;
   readonly elapsedMs: number;
 }
 
@@ -148,18 +152,18 @@ export async function importConsents(file: string, sink: ChangeSink, options: Im
       batch.push({ line: counts.read, parsed });
       if (batch.length >= batchSize) {
         await flush(batch);
-        if (stoppedAt !== null) break;
+        if (stoppedAt !== null || options.signal?.aborted) break;
       }
     }
-    await flush(batch);
+    if (!options.signal?.aborted) await flush(batch);
   } catch (error) {
     progress.finish({ done: done(), total });
-    throw new ImportAbortedError((error as Error).message, { ...counts, badLines, stoppedAt, elapsedMs: performance.now() - started });
+    throw new ImportAbortedError((error as Error).message, { ...counts, badLines, stoppedAt, interrupted: false, elapsedMs: performance.now() - started });
   } finally {
     lines.close();
   }
   progress.finish({ done: done(), total });
-  return { ...counts, badLines, stoppedAt, elapsedMs: performance.now() - started };
+  return { ...counts, badLines, stoppedAt, interrupted: options.signal?.aborted === true, elapsedMs: performance.now() - started };
 }
 
 /** The import failed midway (the path failed, not a line); `summary` says what was done before. */
@@ -181,7 +185,7 @@ export function describeSummary(file: string, target: string, summary: ImportSum
   const rate = seconds > 0 ? Math.round(handled / seconds) : 0;
   const unlisted = summary.skipped - summary.badLines.length;
   return [
-    `${options.failed ? 'Failed partway importing' : summary.stoppedAt === null ? 'Imported' : `Stopped at bad line ${summary.stoppedAt} (--strict) importing`} ${file} into ${target}`,
+    `${options.failed ? 'Failed partway importing' : summary.interrupted ? 'Interrupted (a re-run replays what was written and goes on) importing' : summary.stoppedAt === null ? 'Imported' : `Stopped at bad line ${summary.stoppedAt} (--strict) importing`} ${file} into ${target}`,
     `  lines read     ${n(summary.read)}${summary.blank > 0 ? ` (${n(summary.blank)} blank)` : ''}`,
     // A server whose payload has no `replayed` can't tell a new change from a replay: say so
     // rather than print zeros.
@@ -259,7 +263,8 @@ async function openSink(): Promise<ChangeSink> {
 }
 
 // `npm run consent:import -- FILE`: exit 0 when the file was imported (bad lines skipped),
-// 1 when --strict stopped at a bad line, 2 when the import could not run or failed midway.
+// 1 when --strict stopped at a bad line, 2 when the import could not run or failed midway, 130
+// when interrupted.
 async function main(): Promise<void> {
   let args: Arguments;
   try {
@@ -274,10 +279,18 @@ async function main(): Promise<void> {
     throw new ImportFailedError(`cannot read ${args.file}: ${error.message}`);
   });
   const sink = await openSink();
+  // The first Ctrl-C (or SIGTERM) lets the batch in flight finish and prints the summary; a second quits at once.
+  const interrupt = new AbortController();
+  const stop = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write('\nStopping after the batch being written (again to quit now)...\n');
+    interrupt.abort();
+  };
+  process.on('SIGINT', stop).on('SIGTERM', stop);
   try {
-    const summary = await importConsents(args.file, sink, { strict: args.strict, batchSize: args.batchSize });
+    const summary = await importConsents(args.file, sink, { strict: args.strict, batchSize: args.batchSize, signal: interrupt.signal });
     for (const line of describeSummary(args.file, sink.target, summary)) process.stdout.write(`${line}\n`);
-    process.exitCode = summary.stoppedAt === null ? 0 : 1;
+    process.exitCode = summary.interrupted ? 130 : summary.stoppedAt === null ? 0 : 1;
   } catch (error) {
     if (!(error instanceof ImportAbortedError)) throw error;
     for (const line of describeSummary(args.file, sink.target, error.summary, { failed: true })) process.stdout.write(`${line}\n`);

@@ -65,6 +65,10 @@ export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean
     drawn = false;
   };
 
+  // Redrawn on a timer too, so a long batch shows the import alive and the rate falling.
+  const timer = setInterval(() => draw(last), tty ? 1000 : interval);
+  timer.unref();
+
   return {
     update(counts) {
       last = counts;
@@ -76,6 +80,7 @@ export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean
       if (tty) draw(last);
     },
     finish(counts) {
+      clearInterval(timer);
       if (tty) clear();
       else draw(counts);
     },
