@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +145,37 @@ describe('npm run consent:import, straight to the database', () => {
     expect((await store.collections.events.distinct('artistId')).sort()).toEqual(['a-1', 'a-2', 'a-3']);
     expect(await store.collections.events.countDocuments({})).toBe(3);
   });
+
+  it('stops after the batch being written on SIGINT, says so, and a re-run imports the rest without writing anything twice', async () => {
+    const file = join(dir, 'interrupted.ndjson');
+    await generateImportFile(file, { lines: 120, seed: 13, until: hourAgo() });
+    const dbName = store.collections.events.dbName;
+    // Run by node itself (not npm) so the signal reaches the importer, as Ctrl-C does.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/importConsents.ts', file, '--batch-size', '5'], {
+      env: { ...process.env, MONGODB_URI: mongoUri(), MONGODB_DB: dbName, NODE_ENV: 'test' },
+      cwd: process.cwd(),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while ((await store.collections.events.countDocuments({})) < 10) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('Stopping after the batch being written');
+    expect(stdout).toMatch(/^Interrupted \(a re-run replays what was written and goes on\) importing/);
+    const written = figure(stdout, 'written');
+    expect(written).toBeGreaterThanOrEqual(10);
+    expect(written).toBeLessThan(120);
+    expect(await store.collections.events.countDocuments({})).toBe(written);
+
+    const rest = await importFile(file, store);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(figure(rest.stdout, 'replayed')).toBe(written);
+    expect(figure(rest.stdout, 'written')).toBe(120 - written);
+    expect(await store.collections.events.countDocuments({})).toBe(120);
+  }, 300_000);
 
   it('stops with exit code 2 and a message when the file cannot be read', async () => {
     const run = await importFile(join(dir, 'missing.ndjson'), store);
