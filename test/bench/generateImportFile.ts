@@ -102,7 +102,8 @@ export async function generateImportFile(out: string, options: ImportFileOptions
       };
       if (source !== null) set.source = source;
       if (random() < 0.04) set.expiresAt = new Date(until + (365 + Math.floor(random() * 730)) * 24 * 3600_000).toISOString();
-      if (source === 'legacy-preferences-export') set.idempotencyKey = `legacy-${i}`;
+      // Unique to this file (seed and size), so two generated files can share a database.
+      if (source === 'legacy-preferences-export') set.idempotencyKey = `legacy-${options.seed ?? 1}-${options.lines}-${i}`;
       line = JSON.stringify({ set, actor, at });
       recent[recentNext++ % RECENT] = [artistId, trackId, purpose];
     }
