@@ -71,6 +71,8 @@ export interface ConsentChangePayload {
   readonly decision: PartiesDecision;
   /** The track changed, as an entity reference; null for an artist-wide change. */
   readonly track: { readonly id: string } | null;
+  /** True when the idempotency key had been used: nothing was written. */
+  readonly replayed: boolean;
 }
 
 /** The input of `setConsent`, typed by the schema; ids, texts, the expiry and the credits are checked by the core. */
@@ -403,11 +405,11 @@ export class ConsentService {
     const load = async (key: string) => states.get(key) ?? [];
     return Promise.all(
       checked.map(async ({ change, parties }, i) => {
-        const { event, revision } = results[i]!;
+        const { event, revision, replayed } = results[i]!;
         const { trackId } = change.subject;
         const at = new Date(Math.max(this.deps.now.getTime(), event.at.getTime()));
         const view = await viewOf(load, parties, trackId, at);
-        return { event, revision, decision: this.decide(view, change.purpose), track: trackId === null ? null : { id: trackId } };
+        return { event, revision, replayed, decision: this.decide(view, change.purpose), track: trackId === null ? null : { id: trackId } };
       }),
     );
   }

@@ -179,6 +179,8 @@ export type ConsentChangePayload = {
   decision: ConsentDecision;
   /** The ledger event recorded (or, for a retried idempotency key, the one recorded first). */
   event: ConsentEvent;
+  /** True when the idempotency key had been used already: nothing was written, and `event` is the first one. */
+  replayed: Scalars['Boolean']['output'];
   /** The ledger position of the event; a read at this revision or later reflects the change. */
   revision: Scalars['String']['output'];
   /**
@@ -752,9 +754,9 @@ export type ResolversTypes = ResolversObject<{
   ConsentBasis: ConsentBasis;
   ConsentChangeInput: ConsentChangeInput;
   ConsentChangePayload: ResolverTypeWrapper<ConsentChangePayloadModel>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ConsentChoice: ConsentChoice;
   ConsentDecision: ResolverTypeWrapper<PartiesDecision>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ConsentEvent: ResolverTypeWrapper<ConsentEventModel>;
   ConsentEventConnection: ResolverTypeWrapper<ConsentEventConnectionModel>;
   ConsentEventEdge: ResolverTypeWrapper<Omit<ConsentEventEdge, 'node'> & { node: ResolversTypes['ConsentEvent'] }>;
@@ -795,8 +797,8 @@ export type ResolversParentTypes = ResolversObject<{
   Consent: ConsentView;
   ConsentChangeInput: ConsentChangeInput;
   ConsentChangePayload: ConsentChangePayloadModel;
-  ConsentDecision: PartiesDecision;
   Boolean: Scalars['Boolean']['output'];
+  ConsentDecision: PartiesDecision;
   ConsentEvent: ConsentEventModel;
   ConsentEventConnection: ConsentEventConnectionModel;
   ConsentEventEdge: Omit<ConsentEventEdge, 'node'> & { node: ResolversParentTypes['ConsentEvent'] };
@@ -869,6 +871,7 @@ export type ConsentResolvers<ContextType = RequestContext, ParentType extends Re
 export type ConsentChangePayloadResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ConsentChangePayload'] = ResolversParentTypes['ConsentChangePayload']> = ResolversObject<{
   decision?: Resolver<ResolversTypes['ConsentDecision'], ParentType, ContextType>;
   event?: Resolver<ResolversTypes['ConsentEvent'], ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   revision?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   track?: Resolver<Maybe<ResolversTypes['Track']>, ParentType, ContextType>;
 }>;

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 export type { AppendItem } from './LedgerWriter.js';
 import { statesAt } from './pointInTime.js';
 import { repairProjections, syncProjection } from './projection.js';
-import type { ProjectionCache, ProjectionCacheOptions } from './ProjectionCache.js';
+import { BACKGROUND_COMMENT, type ProjectionCache, type ProjectionCacheOptions } from './ProjectionCache.js';
 import { storeCall } from './storeCall.js';
 
 /** What `append` recorded, or found already recorded under the same idempotency key. */
@@ -57,7 +57,7 @@ export class ConsentStore {
     this.cache = createProjectionCache(collections, this.reads, options.cache ?? { maxSubjects: 0 }, deadlineMs);
     this.idempotency = new IdempotencyIndex(collections, this.cache);
     // Through `this.syncProjection`, looked up at each call, so a test can stand in a crashing one.
-    this.projector = new Projector(collections, (key) => this.syncProjection(key), options.logger);
+    this.projector = new Projector(collections, (key) => this.syncProjection(key, { comment: BACKGROUND_COMMENT }), options.logger);
     this.writer = new LedgerWriter(collections, this.cache, this.idempotency, this.projector, async (key) => (await chainHead(collections, key)).head);
   }
 
@@ -147,7 +147,7 @@ export class ConsentStore {
   }
 
   /** Rewrites the subject's projection from its ledger head until it is at the head (see projection.ts). */
-  syncProjection(key: string, options: { fromLedger?: boolean } = {}): Promise<void> {
+  syncProjection(key: string, options: { fromLedger?: boolean; comment?: string } = {}): Promise<void> {
     return syncProjection(this.collections, key, options);
   }
 

@@ -6,11 +6,12 @@ import type { Collections, EventDoc, TailDoc } from './collections.js';
 import { eventFromDoc, headOfState, nextEventDoc, type ChainHead, type PositionedEvent } from './documents.js';
 import type { IdempotencyIndex } from './IdempotencyIndex.js';
 import type { ProjectionCache } from './ProjectionCache.js';
-import { announceCommit } from './projectionVersion.js';
+import { randomUUID } from 'node:crypto';
+import { announceCommit, askForTurn } from './projectionVersion.js';
 import { failedIndexes, hasOnlyDuplicateKeys, type Projector } from './Projector.js';
 import { storeCall } from './storeCall.js';
 import { subjectKey } from './subjectKey.js';
-import { commitsOf, insertCommits, readCommit } from './tail.js';
+import { healLog, logEvents, readCommit } from './tail.js';
 
 /** What an append recorded, or found already recorded under the same idempotency key. */
 export interface Appended extends PositionedEvent {
@@ -28,11 +29,15 @@ export interface AppendItem {
 /** Most events one group commit takes from the queue (a single call of up to 1000 always goes in whole). */
 const MAX_ROUND_EVENTS = 1000;
 
+/** How long another writer honours a request for a turn (ms), and the gap it leaves (ms). */
+const TURN_REQUEST_MS = 250;
+const TURN_GAP_MS = 15;
+
 /** Rounds in a row whose gseq collided without the log moving, before the writer heals the log. */
 const STALLS_BEFORE_HEALING = 3;
 
 /** Most rounds a change waits through collisions with other replicas' commits before failing. */
-const MAX_COLLISION_ROUNDS = 200;
+const MAX_COLLISION_ROUNDS = 2000;
 
 interface Entry {
   readonly item: AppendItem;
@@ -43,6 +48,8 @@ interface Entry {
   result: Appended | null;
   /** An earlier change of this round with the same key and change: this one replays it. */
   sameAs: Entry | null;
+  /** Its key's event is in the ledger but not yet in the log this process follows: wait a round. */
+  waitsForLog: boolean;
 }
 
 interface Group {
@@ -116,6 +123,7 @@ export class LedgerWriter {
         idem: item.change.idempotencyKey === null ? null : JSON.stringify([item.actor, item.change.idempotencyKey]),
         result: null,
         sameAs: null,
+        waitsForLog: false,
       }));
       this.queue.push({ entries, atomic, resolve, reject, collisions: 0 });
       this.kick();
@@ -161,10 +169,18 @@ export class LedgerWriter {
   // explain (another writer between its two inserts, or one that died there).
   private readonly suspects = new Set<string>();
   private stalls = 0;
+  // This writer's name in `waiting` requests.
+  private readonly id = randomUUID();
 
   // One group commit. Returns the groups with changes still to write (the ledger moved on under them).
   private async commitRound(round: Group[]): Promise<Group[]> {
     await this.cache.prepareWrite();
+    // Another writer keeps losing the next gseq to this one's back-to-back rounds: leave it a gap.
+    const waiting = this.cache.lastVersion?.waiting;
+    if (waiting !== undefined && waiting.by !== this.id && Date.now() - waiting.at.getTime() < TURN_REQUEST_MS) {
+      await new Promise((resolve) => setTimeout(resolve, TURN_GAP_MS));
+      await this.cache.prepareWrite();
+    }
     if (this.stalls >= STALLS_BEFORE_HEALING) {
       await this.healLog();
       this.stalls = 0;
@@ -174,15 +190,18 @@ export class LedgerWriter {
       await this.idempotency.ensureLoaded();
       live = await this.answerReplays(round);
     }
-    const pending = live.flatMap((group) => group.entries.filter((entry) => entry.result === null && entry.sameAs === null).map((entry) => ({ group, entry })));
+    const pending = live.flatMap((group) => group.entries.filter((entry) => entry.result === null && entry.sameAs === null && !entry.waitsForLog).map((entry) => ({ group, entry })));
     if (pending.length === 0) return this.finish(live);
 
-    // Heads: from the cache; from the ledger for subjects it doesn't know (cache off) or got wrong.
+    // Heads: from the cache. With the cache off, a subject it has not seen in the log is taken to
+    // be new (an insert of `<key>#1` collides if it is not); subjects whose head proved wrong are
+    // read from the ledger.
     const heads = new Map<string, ChainHead | null>();
     const unknown = [...new Set(pending.map(({ entry }) => entry.key))].filter((key) => {
-      const head = this.suspects.has(key) ? undefined : this.cache.headOf(key);
-      if (head !== undefined) heads.set(key, head === null ? null : headOfState(head));
-      return head === undefined;
+      if (this.suspects.has(key)) return true;
+      const head = this.cache.headOf(key) ?? this.cache.logHeadOf(key) ?? null;
+      heads.set(key, head === null ? null : headOfState(head));
+      return false;
     });
     await Promise.all(
       unknown.map(async (key) => {
@@ -213,7 +232,7 @@ export class LedgerWriter {
     }
     if (done.length > 0) {
       // Into the log before acknowledging: what followers (caches, other writers) read.
-      const logged = await this.log(done);
+      const logged = await logEvents(this.collections, done);
       this.cache.applyCommits(logged);
       await announceCommit(this.collections);
       this.projector.enqueue(logged);
@@ -226,39 +245,19 @@ export class LedgerWriter {
       // other writer is between its two inserts, or died there, and after a few rounds this one
       // puts those events into the log itself.
       if ((await this.collections.events.findOne({ _id: collided._id }, { projection: { _id: 1 } })) !== null) this.suspects.add(collided.subject);
-      else if (done.length === 0) this.stalls++;
+      else if (done.length === 0) {
+        this.stalls++;
+        await askForTurn(this.collections, this.id);
+      }
     }
     return this.finish(live);
-  }
-
-  // Puts committed events into the log as commits from `events[0].gseq` on. A commit already
-  // there (a writer healing the log got there first) is taken as it is. Returns the commits.
-  private async log(events: readonly EventDoc[]): Promise<TailDoc[]> {
-    const logged: TailDoc[] = [];
-    let remaining = events;
-    while (remaining.length > 0) {
-      const inserted = await insertCommits(this.collections, commitsOf(remaining, new Date()));
-      logged.push(...inserted);
-      const next = inserted.at(-1)?.last ?? remaining[0]!.gseq - 1;
-      remaining = remaining.filter((event) => event.gseq > next);
-      if (remaining.length === 0) break;
-      const existing = await readCommit(this.collections, remaining[0]!.gseq);
-      if (existing === null) throw new Error(`the commit log refused a commit at gseq ${remaining[0]!.gseq} that it does not hold`);
-      logged.push(existing);
-      remaining = remaining.filter((event) => event.gseq > existing.last);
-    }
-    return logged;
   }
 
   // Events in the ledger after the log's end that no commit lists (their writer died between its
   // two inserts, or wrote around the log): put them into the log, in order, so followers see them.
   private async healLog(): Promise<void> {
-    const end = this.cache.end;
-    const orphans = await this.collections.events.find({ gseq: { $gt: end } }).sort({ gseq: 1 }).limit(MAX_ROUND_EVENTS).toArray();
-    let contiguous = 0;
-    while (contiguous < orphans.length && orphans[contiguous]!.gseq === end + contiguous + 1) contiguous++;
-    if (contiguous === 0) return;
-    const logged = await this.log(orphans.slice(0, contiguous));
+    const logged = await healLog(this.collections, this.cache.end);
+    if (logged.length === 0) return;
     this.cache.applyCommits(logged);
     await announceCommit(this.collections);
     this.projector.enqueue(logged);
@@ -271,6 +270,7 @@ export class LedgerWriter {
       for (const entry of group.entries) {
         if (entry.sameAs?.result != null) entry.result = { ...entry.sameAs.result, replayed: true };
         entry.sameAs = null;
+        entry.waitsForLog = false;
       }
       if (group.entries.every((entry) => entry.result !== null)) group.resolve(group.entries.map((entry) => entry.result!));
       else unfinished.push(group);
@@ -302,7 +302,12 @@ export class LedgerWriter {
         if (doc === undefined) throw new Error(`the event ${id} recorded under an idempotency key is in neither consent_events nor the commit log`);
         const event = eventFromDoc(doc);
         if (!recordsChange(event, entry.item.change)) conflict ??= conflictOf(entry, `event ${id}`);
-        else entry.result = { event, gseq: doc.gseq, replayed: true };
+        else if (doc.gseq > this.cache.end) {
+          // Its writer is between its two inserts (or died there): answering now would acknowledge
+          // an event followers cannot see yet. Wait for the log (healed after a few rounds).
+          entry.waitsForLog = true;
+          this.stalls++;
+        } else entry.result = { event, gseq: doc.gseq, replayed: true };
       }
       if (conflict !== null) {
         // Nothing of the group is written: a single change, or a batch refused as a whole.

@@ -4,8 +4,14 @@ import { stateFromHead } from './documents.js';
 import { coalescedReader, type ProjectionVersion } from './projectionVersion.js';
 import { bucketOf, TAIL_RETAIN_MS } from './tail.js';
 
-/** Every command the cache's background load sends carries this comment (tests and the bench tell them apart). */
+/**
+ * Every read of background work carries this comment (cache loads, the projector, the idempotency
+ * index's load), so tests and the bench tell them apart from a request's reads.
+ */
 export const CACHE_REFRESH_COMMENT = 'consent-cache-refresh';
+
+/** The same comment, under the name the non-cache background work uses. */
+export const BACKGROUND_COMMENT = CACHE_REFRESH_COMMENT;
 
 /** What the cache needs from the database. */
 export interface ProjectionSource {
@@ -14,9 +20,11 @@ export interface ProjectionSource {
   /** The projection documents of these keys (one read). */
   readStates(keys: readonly string[]): Promise<Map<string, StateDoc>>;
   /** The commits after gseq `end`, as far as they follow without a gap (one read of a small log bucket, two at a bucket's end). */
-  readCommitsAfter(end: number): Promise<TailDoc[]>;
+  readCommitsAfter(end: number, background?: boolean): Promise<TailDoc[]>;
   /** Every commit still in the log (one read per bucket). */
-  readAllCommits(): Promise<TailDoc[]>;
+  readAllCommits(background?: boolean): Promise<TailDoc[]>;
+  /** Starts the log of a ledger that has none (see tail.ts `startLog`); writers only. */
+  startLog(): Promise<void>;
   /** The log's bucket numbers (one listCollections). */
   listBuckets(): Promise<number[]>;
   /** The version again, for a load (its own read, tagged CACHE_REFRESH_COMMENT like the scan). */
@@ -73,6 +81,8 @@ export class ProjectionCache {
   private readonly listeners: ((commit: TailDoc) => void)[] = [];
   // With the cache off: the heads of the commits the last load found in the log.
   private logHints = new Map<string, StateDoc>();
+  // Whether the last load found no log at all.
+  private logWasEmpty = false;
   /** Lookups answered from memory and from the database since start (for tests and the bench). */
   readonly counts = { hits: 0, misses: 0, refreshes: 0, failedRefreshes: 0, follows: 0, commitsApplied: 0 };
   /** How long the last successful load took (s) and how many documents it loaded. */
@@ -89,36 +99,41 @@ export class ProjectionCache {
   async statesByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
     const version = await this.source.readVersion();
     this.seen(version);
-    const snapshot = this.snapshot;
-    if (snapshot === null || version === null) return this.cold(keys);
-    if (snapshot.version.token !== version.token) {
-      try {
-        await this.follow();
-      } catch (error) {
-        if (!(error instanceof FellBehind)) throw error;
-        return this.cold(keys);
+    // A load may replace the copy while this request follows the log: then follow the new one.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const snapshot = this.snapshot;
+      if (snapshot === null || version === null) return this.cold(keys);
+      if (snapshot.version.token !== version.token) {
+        try {
+          await this.follow();
+        } catch (error) {
+          if (!(error instanceof FellBehind)) throw error;
+          return this.cold(keys);
+        }
       }
-    }
-    if (!this.disabled && this.snapshot === snapshot && snapshot.complete && snapshot.version.epoch === version.epoch) {
-      this.counts.hits++;
-      const found = new Map<string, StateDoc>();
+      if (this.snapshot !== snapshot) continue;
+      if (!this.disabled && snapshot.complete && snapshot.version.epoch === version.epoch) {
+        this.counts.hits++;
+        const found = new Map<string, StateDoc>();
+        for (const key of keys) {
+          const doc = snapshot.byKey.get(key);
+          if (doc !== undefined) found.set(key, doc);
+        }
+        return found;
+      }
+      // The projection changed outside the log (a new epoch), or the cache is off: the keys'
+      // documents from the database, each replaced by the head the log gave this copy if newer.
+      this.counts.misses++;
+      const found = await this.source.readStates(keys);
+      if (!this.disabled) void this.refresh();
       for (const key of keys) {
-        const doc = snapshot.byKey.get(key);
-        if (doc !== undefined) found.set(key, doc);
+        const known = snapshot.byKey.get(key) ?? this.logHints.get(key);
+        const stored = found.get(key);
+        if (known !== undefined && (stored === undefined || known.seq > stored.seq)) found.set(key, known);
       }
       return found;
     }
-    // The projection changed outside the log (a new epoch), or the cache is off: the keys'
-    // documents from the database, each replaced by the head the log gave this copy if newer.
-    this.counts.misses++;
-    const found = await this.source.readStates(keys);
-    if (!this.disabled && this.snapshot === snapshot) void this.refresh();
-    for (const key of keys) {
-      const known = snapshot.byKey.get(key) ?? this.logHints.get(key);
-      const stored = found.get(key);
-      if (known !== undefined && (stored === undefined || known.seq > stored.seq)) found.set(key, known);
-    }
-    return found;
+    return this.cold(keys);
   }
 
   // Before the first load (or after falling behind the log): the keys' projection documents
@@ -150,6 +165,12 @@ export class ProjectionCache {
     const version = await this.source.readVersion();
     this.seen(version);
     if (this.snapshot === null || version === null || this.snapshot.version.epoch !== version.epoch) await this.refreshOrThrow();
+    if (this.logWasEmpty) {
+      // No event may be inserted before the log starts (a reader loading in between would take
+      // it for one written before the log, and never follow it).
+      await this.source.startLog();
+      await this.refreshOrThrow();
+    }
     try {
       await this.follow();
     } catch (error) {
@@ -173,6 +194,11 @@ export class ProjectionCache {
     return this.logHints.get(key);
   }
 
+  /** The newest version a read returned (the writer reads who is waiting for a turn from it). */
+  get lastVersion(): ProjectionVersion | null {
+    return this.latestVersion;
+  }
+
   /** The last gseq in the copy (0 before the first load). */
   get end(): number {
     return this.snapshot?.end ?? 0;
@@ -182,7 +208,7 @@ export class ProjectionCache {
   applyCommits(commits: readonly TailDoc[]): void {
     const snapshot = this.snapshot;
     if (snapshot === null) return;
-    for (const commit of commits) if (commit._id === snapshot.end + 1) this.apply(snapshot, commit);
+    for (const commit of commits) if (commit._id <= snapshot.end + 1 && commit.last > snapshot.end) this.apply(snapshot, commit);
   }
 
   /** Calls `listener` after every load (the ledger may have changed outside the log). */
@@ -283,7 +309,17 @@ export class ProjectionCache {
       // read after it; one made since is in the second read.
       const version = await this.source.readVersionForLoad();
       if (version === null) return;
-      const before = await this.source.readAllCommits();
+      let before = await this.source.readAllCommits(true);
+      // The log's end; for a ledger without a log yet, its highest gseq, read while the log was
+      // still empty (writers start the log before their first insert, so every event up to it
+      // was written before the log). Events after the log's end that no commit lists are the
+      // writer's to put into the log (LedgerWriter heals it).
+      let start: number;
+      if (before.length === 0) {
+        const written = await this.source.ledgerEnd();
+        before = await this.source.readAllCommits(true);
+        start = before.length > 0 ? Math.max(...before.map((commit) => commit.last)) : written;
+      } else start = Math.max(...before.map((commit) => commit.last));
       const byKey = new Map<string, StateDoc>();
       let complete = !this.disabled;
       if (complete) {
@@ -303,10 +339,7 @@ export class ProjectionCache {
           );
         }
       }
-      // The log's end; for a ledger without a log yet, its highest gseq. Events after the log's end
-      // that no commit lists are the writer's to put into the log (LedgerWriter heals it).
-      const start = before.length > 0 ? before.at(-1)!.last : await this.source.ledgerEnd();
-      const after = await this.source.readCommitsAfter(start);
+      const after = await this.source.readCommitsAfter(start, true);
       const commits = [...before, ...after];
       const snapshot: Snapshot = { version, byKey, complete, end: after.at(-1)?.last ?? start };
       // Commits still in the log may be newer than the projection: apply them (a subject's head
@@ -318,6 +351,7 @@ export class ProjectionCache {
       const hints = new Map<string, StateDoc>();
       if (!complete) for (const commit of commits) for (const event of commit.events) applyEvent(hints, event);
       this.logHints = hints;
+      this.logWasEmpty = before.length === 0;
       this.snapshot = snapshot;
       this.lastFollowAt = started;
       for (const listener of this.loadListeners) listener();

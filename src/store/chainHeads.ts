@@ -7,11 +7,12 @@ import { eventIdOf, headOfState, type ChainHead } from './documents.js';
  * FerretDB the only filter it hands to SQLite): the projection, then the events after it, while
  * they exist. Normally two lookups.
  */
-export async function chainHead(collections: Collections, key: string): Promise<{ head: ChainHead | null; projection: StateDoc | null }> {
-  const projection = await collections.states.findOne({ _id: key });
+export async function chainHead(collections: Collections, key: string, comment?: string): Promise<{ head: ChainHead | null; projection: StateDoc | null }> {
+  const options = comment === undefined ? {} : { comment };
+  const projection = await collections.states.findOne({ _id: key }, options);
   let head: ChainHead | null = projection === null ? null : headOfState(projection);
   for (;;) {
-    const next = await collections.events.findOne({ _id: eventIdOf(key, (head?.seq ?? 0) + 1) });
+    const next = await collections.events.findOne({ _id: eventIdOf(key, (head?.seq ?? 0) + 1) }, options);
     if (next === null) return { head, projection };
     head = next;
   }
@@ -23,8 +24,8 @@ export async function ledgerHead(collections: Collections, key: string): Promise
 }
 
 /** The highest gseq in the ledger (0 when it is empty). */
-export async function maxGseq(collections: Collections): Promise<number> {
-  const last = await collections.events.find({}, { projection: { gseq: 1 } }).sort({ gseq: -1 }).limit(1).next();
+export async function maxGseq(collections: Collections, comment?: string): Promise<number> {
+  const last = await collections.events.find({}, { projection: { gseq: 1 }, ...(comment === undefined ? {} : { comment }) }).sort({ gseq: -1 }).limit(1).next();
   return last?.gseq ?? 0;
 }
 

@@ -48,6 +48,8 @@ export interface MetaDoc {
    * repair): caches then load again instead of following the log. Absent on old documents.
    */
   epoch?: string;
+  /** A writer starved by another's back-to-back commits asks it to leave a gap (LedgerWriter). */
+  waiting?: { by: string; at: Date };
 }
 
 /**

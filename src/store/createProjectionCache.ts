@@ -3,7 +3,7 @@ import { CACHE_REFRESH_COMMENT, ProjectionCache, type ProjectionCacheOptions } f
 import { coalescedReader, readProjectionVersion, type ProjectionVersion } from './projectionVersion.js';
 import { readStates } from './projection.js';
 import { storeCall } from './storeCall.js';
-import { ledgerEnd, listBuckets, readAllCommits, readCommitsAfter } from './tail.js';
+import { ledgerEnd, listBuckets, readAllCommits, readCommitsAfter, startLog } from './tail.js';
 
 /** The store's reads of the projection and its version, uncached; the cache wraps them. */
 export interface ProjectionReads {
@@ -27,9 +27,10 @@ export function createProjectionCache(collections: Collections, reads: Projectio
     {
       readVersion: reads.readVersion,
       readStates: reads.readStates,
-      readCommitsAfter: (end) => storeCall(() => readCommitsAfter(collections, end), deadlineMs),
-      readAllCommits: () => storeCall(() => readAllCommits(collections), deadlineMs),
+      readCommitsAfter: (end, background) => storeCall(() => readCommitsAfter(collections, end, background ? CACHE_REFRESH_COMMENT : undefined), deadlineMs),
+      readAllCommits: (background) => storeCall(() => readAllCommits(collections, background ? CACHE_REFRESH_COMMENT : undefined), deadlineMs),
       listBuckets: () => storeCall(() => listBuckets(collections), deadlineMs),
+      startLog: () => storeCall(() => startLog(collections), deadlineMs),
       readVersionForLoad: () => storeCall(() => readProjectionVersion(collections, CACHE_REFRESH_COMMENT), deadlineMs),
       scanStates: () => collections.states.find({}, { comment: CACHE_REFRESH_COMMENT, batchSize: 10_000 }),
       ledgerEnd: () => ledgerEnd(collections, CACHE_REFRESH_COMMENT),

@@ -1,6 +1,6 @@
 import type { Collections, EventDoc, StateDoc } from './collections.js';
 import { hasOnlyDuplicateKeys } from './Projector.js';
-import { markDone, pruneCommits, readAllCommits } from './tail.js';
+import { healLog, markDone, pruneCommits, readAllCommits } from './tail.js';
 import { chainHead, ledgerHead } from './chainHeads.js';
 import { stateFromHead } from './documents.js';
 import { announceCommit, bumpProjectionVersion } from './projectionVersion.js';
@@ -26,11 +26,11 @@ export async function readStates(collections: Collections, keys: readonly string
  * overwrite (possible where updates are not atomic) is always repaired by the writer that made it.
  * `fromLedger` finds the head with a full ledger query instead of by id (the repair sweep uses it).
  */
-export async function syncProjection(collections: Collections, key: string, options: { fromLedger?: boolean } = {}): Promise<void> {
+export async function syncProjection(collections: Collections, key: string, options: { fromLedger?: boolean; comment?: string } = {}): Promise<void> {
   for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
     const { head, projection } = options.fromLedger
       ? await Promise.all([ledgerHead(collections, key), collections.states.findOne({ _id: key })]).then(([h, p]) => ({ head: h, projection: p }))
-      : await chainHead(collections, key);
+      : await chainHead(collections, key, options.comment);
     if (head === null || (projection !== null && projection.seq >= head.seq)) return;
     const next = stateFromHead({ ...head, subject: key });
     if (projection === null) {
@@ -59,6 +59,21 @@ export async function repairProjections(
 ): Promise<{ lastGseq: number; repaired: string[] }> {
   const now = options.now ?? new Date();
   const repaired = new Set<string>();
+  // 0. Events after the log's end that no commit lists (a writer died between its two inserts):
+  // into the log, and projected now (no writer will).
+  for (let healed = await healLog(collections); healed.length > 0; healed = await healLog(collections)) {
+    for (const key of new Set(healed.flatMap((commit) => commit.events.map((event) => event.subject)))) {
+      const state = await collections.states.findOne({ _id: key });
+      const head = healed.flatMap((commit) => commit.events).filter((event) => event.subject === key).at(-1)!;
+      if ((state?.seq ?? 0) < head.seq) repaired.add(key);
+      await sync(key);
+    }
+    await markDone(
+      collections,
+      healed.map((commit) => commit._id),
+    );
+    await announceCommit(collections);
+  }
   // 1. Commits a writer (or its projector) left undone for longer than a projection round takes.
   const undone = (await readAllCommits(collections)).filter((commit) => commit.done !== true);
   const stale = undone.filter((commit) => commit.at.getTime() < now.getTime() - (options.staleCommitMs ?? STALE_COMMIT_MS));

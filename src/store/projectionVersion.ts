@@ -43,12 +43,18 @@ async function setVersion(collections: Collections, fields: { token: string; epo
 export interface ProjectionVersion {
   readonly token: string;
   readonly epoch: string;
+  /** A writer that lost the last rounds to another and asks it to leave a gap. */
+  readonly waiting?: { readonly by: string; readonly at: Date };
 }
 
 /** The projection's current version; null if the document is missing (never cached against). */
 export async function readProjectionVersion(collections: Collections, comment?: string): Promise<ProjectionVersion | null> {
-  const doc = await collections.meta.findOne({ _id: PROJECTION_VERSION_ID }, comment === undefined ? {} : { comment });
-  return doc === null ? null : { token: doc.token, epoch: doc.epoch ?? '' };
+  // The turn request lives in a document of its own: FerretDB rewrites a whole document on any
+  // update, so a write of `waiting` racing a commit's new token could put an old token back.
+  const docs = await collections.meta.find({ _id: { $in: [PROJECTION_VERSION_ID, TURN_ID] } }, comment === undefined ? {} : { comment }).toArray();
+  const doc = docs.find((d) => d._id === PROJECTION_VERSION_ID);
+  const turn = docs.find((d) => d._id === TURN_ID)?.waiting;
+  return doc === undefined ? null : { token: doc.token, epoch: doc.epoch ?? '', ...(turn === undefined ? {} : { waiting: turn }) };
 }
 
 /** Creates the version document if it is missing (at start-up; idempotent, safe to race). */
@@ -90,3 +96,14 @@ export function coalescedReader<T>(read: () => Promise<T>): () => Promise<T> {
     return queued;
   };
 }
+
+/** Tells other writers that `writer` keeps losing the race for the next gseq (see LedgerWriter). */
+export async function askForTurn(collections: Collections, writer: string): Promise<void> {
+  await collections.meta.updateOne({ _id: TURN_ID }, { $set: { token: '', at: new Date(), waiting: { by: writer, at: new Date() } } }, { upsert: true }).catch((error: unknown) => {
+    // Two first requests race on the unique _id: one is enough.
+    if (!isDuplicateKey(error)) throw error;
+  });
+}
+
+/** The `_id` of the document in `consent_meta` where a starved writer asks for a turn. */
+export const TURN_ID = 'turn';

@@ -29,9 +29,24 @@ export const LOG_COLLECTION_PREFIX = 'consent_log_';
 /** How long done commits stay in the log (ms): followers that read it more often than this never miss one. */
 export const TAIL_RETAIN_MS = 60_000;
 
-/** The bucket of a gseq. */
+/** The bucket of a gseq (the genesis marker, `_id` 0, lives in bucket 0). */
 export function bucketOf(gseq: number): number {
-  return Math.floor((gseq - 1) / LOG_BUCKET_SIZE);
+  return Math.max(0, Math.floor((gseq - 1) / LOG_BUCKET_SIZE));
+}
+
+/**
+ * Starts the log of a ledger that has none: a marker commit `{_id: 0, last: M}` (no events) saying
+ * that gseqs 1..M were written before the log, where M is the ledger's highest gseq. Writers start it
+ * before their first insert, so every event after M goes through the log; a racing writer's marker
+ * collides and is the same. Idempotent.
+ */
+export async function startLog(collections: Collections): Promise<void> {
+  const last = await maxGseq(collections);
+  try {
+    await logBucket(collections, 0).insertOne({ _id: 0, last, at: new Date(), events: [], done: true });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+  }
 }
 
 /** The bucket collection `bucket` of the log. */
@@ -65,7 +80,10 @@ export async function readCommitsAfter(collections: Collections, end: number, co
       .toArray();
     const before = at;
     for (const doc of docs) {
-      if (doc._id !== at + 1) break;
+      // Commits may overlap where a writer healing the log cut a range differently (logEvents):
+      // skip one already covered, take one that reaches past what was read.
+      if (doc.last <= at) continue;
+      if (doc._id > at + 1) break;
       found.push(doc);
       at = doc.last;
     }
@@ -94,7 +112,7 @@ export async function ledgerEnd(collections: Collections, comment?: string): Pro
     const doc = await logBucket(collections, bucket).find({}, comment === undefined ? {} : { comment }).sort({ _id: -1 }).limit(1).next();
     newest = Math.max(newest, doc?.last ?? 0);
   }
-  return Math.max(newest, await maxGseq(collections));
+  return Math.max(newest, await maxGseq(collections, comment));
 }
 
 /** Splits events (in gseq order, contiguous) into commit documents of at most MAX_EVENTS_PER_COMMIT. */
@@ -169,7 +187,59 @@ export async function pruneCommits(collections: Collections, now: Date): Promise
   return dropped;
 }
 
+/** Whether the log has no commit at all (a ledger written before it, or a new one). */
+export async function logIsEmpty(collections: Collections): Promise<boolean> {
+  return (await listBuckets(collections)).length === 0;
+}
+
 /** Drops the whole log (tests that wipe the ledger; never the service). */
 export async function dropLog(collections: Collections): Promise<void> {
   for (const bucket of await listBuckets(collections)) await logBucket(collections, bucket).drop().catch(() => false);
+}
+
+/**
+ * Puts committed events (contiguous, in gseq order) into the log as commits. A commit already
+ * there (another writer, or a sweep healing the log, got there first) is taken as it is. Returns
+ * the commits that now hold the events, in order.
+ */
+export async function logEvents(collections: Collections, events: readonly EventDoc[]): Promise<TailDoc[]> {
+  const logged: TailDoc[] = [];
+  let remaining = events;
+  while (remaining.length > 0) {
+    const inserted = await insertCommits(collections, commitsOf(remaining, new Date()));
+    logged.push(...inserted);
+    const next = inserted.at(-1)?.last ?? remaining[0]!.gseq - 1;
+    remaining = remaining.filter((event) => event.gseq > next);
+    if (remaining.length === 0) break;
+    const existing = await readCommit(collections, remaining[0]!.gseq);
+    if (existing === null) throw new Error(`the commit log refused a commit at gseq ${remaining[0]!.gseq} that it does not hold`);
+    logged.push(existing);
+    remaining = remaining.filter((event) => event.gseq > existing.last);
+  }
+  return logged;
+}
+
+/** The last gseq in the log (0 for an empty log). */
+export async function logEnd(collections: Collections): Promise<number> {
+  const buckets = await listBuckets(collections);
+  let newest = 0;
+  for (const bucket of buckets.slice(-2)) {
+    const doc = await logBucket(collections, bucket).find({}).sort({ _id: -1 }).limit(1).next();
+    newest = Math.max(newest, doc?.last ?? 0);
+  }
+  return newest;
+}
+
+/**
+ * Events in the ledger after the log's end that no commit lists (a writer died between its two
+ * inserts, or something wrote around the log): puts them into the log, in order. Returns the
+ * commits made (none for an empty log: a ledger that never had one starts it at its end).
+ */
+export async function healLog(collections: Collections, end?: number): Promise<TailDoc[]> {
+  if (end === undefined && (await logIsEmpty(collections))) return [];
+  const from = end ?? (await logEnd(collections));
+  const orphans = await collections.events.find({ gseq: { $gt: from } }).sort({ gseq: 1 }).limit(1000).toArray();
+  let contiguous = 0;
+  while (contiguous < orphans.length && orphans[contiguous]!.gseq === from + contiguous + 1) contiguous++;
+  return contiguous === 0 ? [] : logEvents(collections, orphans.slice(0, contiguous));
 }

@@ -715,12 +715,14 @@ describe(`batched and single changes from two replicas against a pure model (see
     for (const outcome of outcomes) expect([null, 0], 'a writer either died or finished').toContain(outcome.code);
 
     // What the dead writers left: ledger heads the projection does not have; repair must find them all.
+    // (A live writer that collides with their gseqs puts their events into the commit log and
+    // projects them itself, so some or all may already be caught up.)
     const behind = await subjectsBehind(replicas);
-    expect(behind, 'the writer killed at its first write left its ledger insert without a projection').toContain('artist/bm-crash-0');
+    // (The first writer's first write may be its ledger insert or its request for a turn.)
     // Both caches hold the projection as it is now, so a repair their next read does not notice
     // (the version unchanged) would leave them answering the state from before it.
     await Promise.all(replicas.map((r) => r.store.cache?.refresh()));
-    const { repaired } = await replicas[0]!.store.repairProjections();
+    const { repaired } = await replicas[0]!.store.repairProjections(0, { staleCommitMs: 0 }); // the dead writers will not finish their commits
     expect(repaired).toEqual(expect.arrayContaining(behind));
     await checkAgainstModel(replicas, model, { followed: null, crashEventsMayBeUnanswered: true });
     const written = (await replicas[0]!.store.collections.events.find({ actor: /^crash-/ }).toArray()).length;
