@@ -15,22 +15,22 @@ import { CONSENT_SDL } from '../../src/schema.js';
 import { createServer, type ConsentServer } from '../../src/server.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { openStore } from '../../src/store/openStore.js';
-import { bumpProjectionVersion } from '../../src/store/projectionVersion.js';
-import { stateFromHead } from '../../src/store/documents.js';
 import { aSetChange } from '../helpers/changes.js';
-import { ledgerDocs } from '../helpers/seedLedger.js';
 import { subscribeSse } from '../helpers/subscriptionClient.js';
 import { readToken, TEST_SECRET } from '../helpers/tokens.js';
-import { monotonicMs, type SubscriberCollection, type SubscriberCommand, type SubscriberReply, type SubscriberStatus } from './pushSubscribers.js';
+import type { AppenderCommand, AppenderReply } from './pushAppender.js';
+import { monotonicMs } from './monotonicMs.js';
+import type { SubscriberCollection, SubscriberCommand, SubscriberReply, SubscriberStatus } from './pushSubscribers.js';
 
 // `npm run bench:push`: the push of withdrawals. SUBSCRIBERS graphql-ws subscribers on one replica
 // while writers append on a second replica (same database) as fast as the write path allows, then
 // the same subscribers while events are appended straight into the ledger at PUSH_RATE (the write
 // path cannot land that many changes per second, and the subscription reads only the ledger), then
 // a gateway subscriber (SSE) with paced writes on the other replica. The subscribers live in
-// CLIENT_PROCESSES forked processes (pushSubscribers.ts), so this process's CPU, event-loop delay
-// and memory are the server's (with its writer and appender, which are light); latency is measured
-// from the write's acknowledgement here to the event's arrival there, on the one monotonic clock.
+// CLIENT_PROCESSES forked processes (pushSubscribers.ts) and the appender in another
+// (pushAppender.ts), so this process's CPU, event-loop delay and memory are the server's (in the
+// first section, with the writers'); latency is measured from the write's acknowledgement to the
+// event's arrival in a subscriber process, on the machine's one monotonic clock.
 
 const SUBSCRIBERS = Number(process.env.PUSH_SUBSCRIBERS ?? 1000);
 const CLIENT_PROCESSES = Number(process.env.PUSH_CLIENT_PROCESSES ?? 2);
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const pool = startSubscriberProcesses(CLIENT_PROCESSES);
   try {
     console.log(`# push benchmark — ${new Date().toISOString()}, ${cpus().length} cores, node ${process.version}`);
-    console.log(`subscribers in ${CLIENT_PROCESSES} client processes (${Math.ceil(SUBSCRIBERS / CLIENT_PROCESSES)} each); server, writers and appender in the bench process; ${dbPid === null ? 'MONGODB_URI' : 'embedded FerretDB'} on the same machine`);
+    console.log(`subscribers in ${CLIENT_PROCESSES} client processes (${Math.ceil(SUBSCRIBERS / CLIENT_PROCESSES)} each); the appender in another; the server and the first section's writers in the bench process; ${dbPid === null ? 'MONGODB_URI' : 'embedded FerretDB'} on the same machine`);
     console.log(`clock: ${await pool.checkClock()}`);
     const primary = await openStore({ uri, dbName: DB_NAME, timeoutMs: 5000 });
     stores.push(primary);
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     }
 
     // 2. The same number of subscribers at PUSH_RATE changes/s, appended directly to the ledger.
-    await pacedLedgerPush(pool, server, writerStore, url, token, dbPid);
+    await pacedLedgerPush(pool, server, uri, url, token, dbPid);
 
     // 3. Cross-replica withdrawal → subscriber through the gateway.
     const catalog = await startCatalogSubgraph({ artists: [], tracks: [] });
@@ -147,13 +147,12 @@ async function main(): Promise<void> {
 }
 
 /**
- * SUBSCRIBERS subscribers on the server's replica while a paced appender inserts ledger events
- * (each a new subject's first event, built by the store's own `nextEventDoc` with the next gapless
- * gseq, plus its projection document) for WRITE_SECONDS at PUSH_RATE; prints delivery latency from
- * each batch's insert acknowledgement, deliveries, the achieved rates, and the server process's
- * CPU, event-loop delay and memory per subscriber.
+ * SUBSCRIBERS subscribers on the server's replica while the appender process inserts ledger events
+ * for WRITE_SECONDS at PUSH_RATE; prints delivery latency from each batch's insert acknowledgement,
+ * deliveries, the rates achieved, and the server process's CPU, event-loop delay and memory per subscriber.
  */
-async function pacedLedgerPush(pool: SubscriberPool, server: ConsentServer, writerStore: ConsentStore, url: string, token: string, dbPid: number | null): Promise<void> {
+async function pacedLedgerPush(pool: SubscriberPool, server: ConsentServer, uri: string, url: string, token: string, dbPid: number | null): Promise<void> {
+  const appender = startAppenderProcess();
   // The hub's reads (poller and catch-up), timed where they are made, to tell a slow database from a slow process.
   const feedSource = server.feed.feed;
   const readChanges = feedSource.changesAfter.bind(feedSource);
@@ -181,19 +180,12 @@ async function pacedLedgerPush(pool: SubscriberPool, server: ConsentServer, writ
     await openSubscribers(pool, server, url, token, () => inFlight <= 1);
     await sleep(500);
     const after = serverMemoryAfterGc();
-    const { collections } = writerStore;
-    // Nothing else writes during this section, so the appender owns the gseq sequence from here.
-    let lastGseq = await writerStore.latestGseq();
     const perTick = Math.max(1, Math.round((PUSH_RATE * TICK_MS) / 1000));
     const ticks = Math.round((WRITE_SECONDS * 1000) / TICK_MS);
-    const acked = new Map<string, number>();
-    const inserts: number[] = [];
+    await appender.ask({ kind: 'open', uri, dbName: DB_NAME });
     // Subscribers still catching up when the head starts moving keep re-reading instead of joining
     // the live stream, so one warm-up event that every subscriber has received starts the clock.
-    const warmup = ledgerDocs([{ change: aSetChange('push-rate-warmup', 'AI_TRAINING', { choice: 'DENY' }), actor: 'bench', at: new Date() }], lastGseq + 1);
-    await collections.events.insertMany(warmup, { ordered: true });
-    await collections.states.insertMany(warmup.map(stateFromHead));
-    lastGseq += 1;
+    await appender.ask({ kind: 'warmup' });
     const warmedBy = monotonicMs() + 60_000;
     let warmed = await pool.status();
     while (warmed.withEvent < SUBSCRIBERS && monotonicMs() < warmedBy) {
@@ -204,31 +196,13 @@ async function pacedLedgerPush(pool: SubscriberPool, server: ConsentServer, writ
     await pool.mark();
     const liveAtStart = server.feed.size;
     let liveAfterHalf = -1;
+    const halfway = setTimeout(() => (liveAfterHalf = server.feed.size), WRITE_SECONDS * 500);
     const window = await measureServer(dbPid);
-    const start = monotonicMs();
-    for (let tick = 0; tick < ticks; tick++) {
-      const due = start + tick * TICK_MS;
-      if (monotonicMs() < due) await sleep(due - monotonicMs());
-      const at = new Date();
-      const changes = Array.from({ length: perTick }, (_, i) => ({
-        change: aSetChange(`push-rate-${tick}-${i}`, 'AI_TRAINING', { choice: 'DENY' }),
-        actor: 'bench',
-        at,
-      }));
-      const docs = ledgerDocs(changes, lastGseq + 1);
-      // Ordered, so gseq becomes visible in order and the poller never waits on a gap.
-      const sent = monotonicMs();
-      await collections.events.insertMany(docs, { ordered: true });
-      const ackedAt = monotonicMs();
-      inserts.push(ackedAt - sent);
-      for (const doc of docs) acked.set(doc._id, ackedAt);
-      lastGseq += docs.length;
-      if (tick === Math.floor(ticks / 2)) liveAfterHalf = server.feed.size;
-      // The projection the write path would keep, after the acknowledgement the latency starts from.
-      await collections.states.insertMany(docs.map(stateFromHead), { ordered: false });
-      await bumpProjectionVersion(collections);
-    }
-    const elapsed = (monotonicMs() - start) / 1000;
+    const reply = await appender.ask({ kind: 'run', perTick, tickMs: TICK_MS, ticks });
+    clearTimeout(halfway);
+    if (reply.kind !== 'ran') throw new Error(`the appender answered ${reply.kind}`);
+    const { start, seconds: elapsed, inserts, cpuMicros: appenderCpu } = reply.run;
+    const acked = new Map(reply.run.acked);
     await drain(pool, server, acked.size * SUBSCRIBERS);
     const used = await window.stop();
     const { latencies, collections: received } = await pool.collect(acked);
@@ -242,7 +216,7 @@ async function pacedLedgerPush(pool: SubscriberPool, server: ConsentServer, writ
     console.log(`deliveries: ${latencies.length} of ${acked.size * SUBSCRIBERS} expected, the last ${deliverySeconds.toFixed(1)} s after the first insert: ${(latencies.length / deliverySeconds).toFixed(0)} deliveries/s, ${(latencies.length / SUBSCRIBERS / deliverySeconds).toFixed(1)} changes/s to every subscriber`);
     console.log(`latency from insert acknowledgement (ms): p50 ${pct(latencies, 50)}, p99 ${pct(latencies, 99)}, max ${pct(latencies, 100)}`);
     printServerMemory(before, after);
-    printWindow('server and the appender', used, latencies.length, received);
+    printWindow('server only', used, latencies.length, received, appenderCpu);
     console.log(`batch insert round trip (ms): p50 ${pct(inserts, 50)}, p99 ${pct(inserts, 99)}, max ${pct(inserts, 100)}`);
     console.log(`hub reads (poller and catch-up, from subscribing on): ${reads.length}, duration (ms) p50 ${pct(reads, 50)}, p99 ${pct(reads, 99)}, max ${pct(reads, 100)}; failed: ${readErrors.size === 0 ? 'none' : [...readErrors].map(([e, c]) => `${c}× ${e}`).join('; ')}`);
     console.log(`open subscriptions on the server: ${warmed.withEvent} had the warm-up event, ${liveAtStart} open when appending began, ${liveAfterHalf} halfway`);
@@ -250,6 +224,7 @@ async function pacedLedgerPush(pool: SubscriberPool, server: ConsentServer, writ
   } finally {
     feedSource.changesAfter = readChanges;
     await pool.close(server);
+    await appender.stop();
   }
 }
 
@@ -359,6 +334,30 @@ function startSubscriberProcesses(count: number): SubscriberPool {
   };
 }
 
+// The appender (pushAppender.ts) in a process of its own; one command at a time.
+function startAppenderProcess(): { ask(command: AppenderCommand): Promise<AppenderReply>; stop(): Promise<void> } {
+  const child = fork(fileURLToPath(new URL('./pushAppender.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
+  return {
+    ask: (command) =>
+      new Promise((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`the appender process exited (${code})`));
+        child.once('exit', onExit);
+        child.once('message', (reply: AppenderReply) => {
+          child.off('exit', onExit);
+          if (reply.error !== undefined) reject(new Error(`the appender process: ${reply.error}`));
+          else resolve(reply);
+        });
+        child.send(command);
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.disconnect();
+      }),
+  };
+}
+
 // SUBSCRIBERS subscriptions "from now", WAVE at a time, each child in turn; every wave is open on
 // the server (and `idle` holds) before the next. Throws if the server never counts them all.
 async function openSubscribers(pool: SubscriberPool, server: ConsentServer, url: string, token: string, idle: () => boolean = () => true): Promise<void> {
@@ -425,7 +424,7 @@ async function measureServer(dbPid: number | null): Promise<{ stop(): Promise<Se
   };
 }
 
-function printWindow(what: string, window: ServerWindow, deliveries: number, clients: SubscriberCollection[]): void {
+function printWindow(what: string, window: ServerWindow, deliveries: number, clients: SubscriberCollection[], appenderCpu?: number): void {
   const s = (micros: number) => (micros / 1e6).toFixed(1);
   const perDelivery = deliveries === 0 ? NaN : window.cpuMicros / deliveries;
   console.log(`server process (${what}), from the first write until delivery ended (${window.seconds.toFixed(1)} s): event-loop delay (ms) p50 ${window.loopDelayP50.toFixed(1)}, p99 ${window.loopDelayP99.toFixed(1)}, max ${window.loopDelayMax.toFixed(1)}`);
@@ -436,25 +435,30 @@ function printWindow(what: string, window: ServerWindow, deliveries: number, cli
   const clientCpu = clients.reduce((total, c) => total + c.cpuMicros, 0);
   const clientDelay = clients.map((c) => `p99 ${c.loopDelayP99.toFixed(1)} / max ${c.loopDelayMax.toFixed(1)}`).join('; ');
   console.log(
-    `other CPU in that time: FerretDB ${window.dbCpuMicros === null ? 'n/a' : `${s(window.dbCpuMicros)} s`}, the ${clients.length} client processes ${s(clientCpu)} s (their event-loop delay, ms: ${clientDelay}); ` +
+    `other CPU in that time: FerretDB ${window.dbCpuMicros === null ? 'n/a' : `${s(window.dbCpuMicros)} s`},${appenderCpu === undefined ? '' : ` the appender process ${s(appenderCpu)} s (while appending),`} the ${clients.length} client processes ${s(clientCpu)} s (their event-loop delay, ms: ${clientDelay}); ` +
       `${cpus().length} cores × ${window.seconds.toFixed(1)} s = ${(cpus().length * window.seconds).toFixed(1)} s available`,
   );
 }
 
 interface ServerMemory {
   heap: number;
+  external: number;
   rss: number;
 }
 
 function serverMemoryAfterGc(): ServerMemory {
   (globalThis as { gc?: () => void }).gc?.();
-  const { heapUsed, rss } = process.memoryUsage();
-  return { heap: heapUsed, rss };
+  const { heapUsed, external, rss } = process.memoryUsage();
+  return { heap: heapUsed, external, rss };
 }
 
+// RSS is printed for completeness: memory freed by an earlier section stays mapped and is reused, so its delta can be negative.
 function printServerMemory(before: ServerMemory, after: ServerMemory): void {
   const kib = (bytes: number) => (bytes / SUBSCRIBERS / 1024).toFixed(1);
-  console.log(`server process memory per subscriber (after GC, before vs after subscribing): heap ${kib(after.heap - before.heap)} KiB, RSS ${kib(after.rss - before.rss)} KiB`);
+  console.log(
+    `server process memory per subscriber (after GC, before vs after subscribing): heap ${kib(after.heap - before.heap)} KiB, ` +
+      `outside the heap (sockets' buffers) ${kib(after.external - before.external)} KiB, RSS ${kib(after.rss - before.rss)} KiB`,
+  );
 }
 
 function printEnded(status: SubscriberStatus): void {

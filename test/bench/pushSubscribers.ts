@@ -1,17 +1,13 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { monotonicMs } from './monotonicMs.js';
 
 // Forked by `npm run bench:push` (pushBench.ts): holds a share of the graphql-ws subscribers in a
 // process of its own, so the server's event loop is measured without its clients on it. Arrival
 // times are taken on the machine's monotonic clock, which the bench process reads too; latencies
 // are computed here at the end, against the acknowledgement times the bench sends, and returned in
 // one message (never one IPC message per delivery).
-
-/** Milliseconds on CLOCK_MONOTONIC (libuv's hrtime): the same clock in every process on this machine. */
-export function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
 
 /** What the bench asks a subscriber process to do; each command is answered by one {@link SubscriberReply} with its `seq`. */
 export type SubscriberCommand =
