@@ -45,7 +45,10 @@ export function serveSubscriptions(deps: SubscriptionTransportDeps): Subscriptio
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      (ws as SharedPayloadWebSocket).raw = socket;
+      wss.emit('connection', ws, req);
+    });
   };
   deps.httpServer.on('upgrade', onUpgrade);
   const rules = [...specifiedRules, ...deps.validationRules];

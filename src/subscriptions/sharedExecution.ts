@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import { createSourceEventStream, execute, Kind, print, visit, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import { WebSocket } from 'ws';
 import { visibleActor } from '../auth/authorize.js';
@@ -135,13 +136,54 @@ export function sharedPayloadReplacer(this: unknown, key: string, value: unknown
   return MARKER;
 }
 
-/** The server's sockets: a message carrying the marker gets the shared payload's JSON in its place. */
+// Messages a subscriber may have waiting in its socket's buffer before its next send is
+// acknowledged only once written: bounded, so a client that stops reading still stalls its
+// subscription and fills the hub's buffer (SUBSCRIBER_TOO_SLOW) instead of this process's memory.
+const UNWRITTEN_BYTES = 16 * 1024;
+// Sockets corked in this turn of the event loop, uncorked together once every subscriber has sent.
+const corked = new Set<Duplex>();
+let flushing = false;
+function uncorkAll(): void {
+  flushing = false;
+  for (const socket of corked) socket.uncork();
+  corked.clear();
+}
+
+/**
+ * The server's sockets. A message carrying the marker gets the shared payload's JSON in its place.
+ * And the messages sent to one socket in one turn of the event loop (one event each, for every
+ * event the poller handed out at once) leave in one write: the TCP socket is corked at the first
+ * and uncorked after the turn (setImmediate), and a send is acknowledged at once while little is
+ * unwritten, so graphql-ws goes on to the subscriber's next event instead of waiting a write per
+ * event. A write per message (a system call on a loopback or network socket each) was most of the
+ * CPU a delivery cost.
+ */
 export class SharedPayloadWebSocket extends WebSocket {
-  override send(data: unknown, ...rest: unknown[]): void {
+  /** The upgraded TCP socket, set by serveSubscriptions; null: plain ws behaviour. */
+  raw: Duplex | null = null;
+
+  override send(data: unknown, options?: unknown, cb?: (error?: Error) => void): void {
+    if (typeof options === 'function') {
+      cb = options as (error?: Error) => void;
+      options = undefined;
+    }
     if (pendingJson !== null && typeof data === 'string' && data.endsWith(MARKER_TAIL)) {
       data = `${data.slice(0, -MARKER_TAIL.length)}"payload":${pendingJson}}`;
       pendingJson = null;
     }
-    (super.send as (data: unknown, ...rest: unknown[]) => void)(data, ...rest);
+    const send = super.send.bind(this) as (data: unknown, options: unknown, cb?: (error?: Error) => void) => void;
+    const raw = this.raw;
+    if (raw === null || this.readyState !== WebSocket.OPEN) return send(data, options, cb);
+    if (!corked.has(raw)) {
+      raw.cork();
+      corked.add(raw);
+      if (!flushing) {
+        flushing = true;
+        setImmediate(uncorkAll);
+      }
+    }
+    if (cb === undefined || this.bufferedAmount >= UNWRITTEN_BYTES) return send(data, options, cb);
+    send(data, options);
+    cb();
   }
 }
