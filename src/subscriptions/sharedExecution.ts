@@ -53,11 +53,6 @@ export function operationKey(args: Pick<ExecutionArgs, 'document' | 'operationNa
   return JSON.stringify([print(stripped), args.operationName ?? null, variables]);
 }
 
-// What the caller may see of an event: its scopes (guarded fields) and whether it sees the actor.
-function visibilityClass(context: RequestContext, scopes: string, event: PositionedEvent): string {
-  return `${scopes}|${visibleActor(context.caller, event.event.actor) === null ? '-' : 'actor'}`;
-}
-
 function scopesOf(context: RequestContext): string {
   const { caller } = context;
   return caller.kind === 'principal' ? `principal:${[...caller.principal.scopes].sort().join(' ')}` : caller.kind;
@@ -75,11 +70,13 @@ export async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterabl
   if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
   const source = (stream as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const context = args.contextValue as RequestContext;
-  const key = operationKey(args);
-  const scopes = scopesOf(context);
+  // The two keys this subscriber's results can have, made once: what the caller may see of an event
+  // is its scopes (guarded fields) and whether it sees the event's actor (visibleActor).
+  const key = `${operationKey(args)}|${scopesOf(context)}`;
+  const [actorShown, actorHidden] = [`${key}|actor`, `${key}|-`];
   const resultOf = (item: unknown): ExecutionResult | Promise<ExecutionResult> => {
     if (!isEvent(item)) return execute({ ...args, rootValue: item });
-    const classKey = `${key}|${visibilityClass(context, scopes, item)}`;
+    const classKey = visibleActor(context.caller, item.event.actor) === null ? actorHidden : actorShown;
     let results = resultsByEvent.get(item);
     if (results === undefined) resultsByEvent.set(item, (results = new Map()));
     let result = results.get(classKey);
@@ -97,10 +94,13 @@ export async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterabl
   };
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     [Symbol.asyncIterator]: () => iterator,
-    next: async () => {
-      const step = await source.next();
-      return step.done === true ? { done: true, value: undefined } : { done: false, value: await resultOf(step.value) };
-    },
+    // One promise reaction per event (not an async function's), as this runs once per delivery.
+    next: () =>
+      source.next().then((step): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
+        if (step.done === true) return { done: true, value: undefined };
+        const result = resultOf(step.value);
+        return result instanceof Promise ? result.then((value) => ({ done: false, value })) : { done: false, value: result };
+      }),
     return: async () => {
       await source.return?.();
       return { done: true, value: undefined };
