@@ -6,6 +6,7 @@ import { signedParamsOf, verifyGatewaySignature } from '../auth/verifyGatewaySig
 import type { TokenVerifier } from '../auth/createTokenVerifier.js';
 import type { RequestContext } from '../context.js';
 import { codeOf } from '../errors.js';
+import { isSharedResult, SharedPayloadWebSocket, sharedPayloadReplacer, subscribeShared } from './sharedExecution.js';
 
 /** What the WebSocket transport needs from the server: the same schema, limits, auth and error masking as HTTP. */
 export interface SubscriptionTransportDeps {
@@ -37,14 +38,17 @@ export interface SubscriptionTransport {
  * subscriptions are run (queries and mutations go over HTTP, through Apollo's limits and plugins).
  */
 export function serveSubscriptions(deps: SubscriptionTransportDeps): SubscriptionTransport {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, WebSocket: SharedPayloadWebSocket });
   const onUpgrade = (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (!deps.paths.includes(path)) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      (ws as SharedPayloadWebSocket).raw = socket;
+      wss.emit('connection', ws, req);
+    });
   };
   deps.httpServer.on('upgrade', onUpgrade);
   const rules = [...specifiedRules, ...deps.validationRules];
@@ -97,8 +101,12 @@ export function serveSubscriptions(deps: SubscriptionTransportDeps): Subscriptio
           contextValue: deps.contextFor(caller),
         };
       },
+      // Each event's result is executed once for every subscriber who would get the same answer,
+      // and serialised once (sharedExecution.ts); a shared result holds no errors and is sent as is.
+      subscribe: subscribeShared,
+      jsonMessageReplacer: sharedPayloadReplacer,
       // Every error a subscriber sees is masked exactly as an HTTP response's.
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors === undefined ? undefined : { ...result, errors: result.errors.map(format) }),
+      onNext: (_ctx, _id, _payload, _args, result) => (isSharedResult(result) ? result : result.errors === undefined ? undefined : { ...result, errors: result.errors.map(format) }),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => ({ message: e.message, extensions: { code: typeof e.extensions?.code === 'string' ? e.extensions.code : 'BAD_REQUEST' } })),
     },
     wss,

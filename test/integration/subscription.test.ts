@@ -140,6 +140,38 @@ describe('Subscription.consentChanged over graphql-ws', () => {
     }
   });
 
+  it('shares one result per event among subscribers of an operation, yet each caller sees the actor only where queries would show it', async () => {
+    // One event's result is executed once per operation and visibility class (sharedExecution.ts):
+    // readers subscribed before and after the actor itself, with other cursors and filters, must
+    // still get null; the actor its own id on its own change only; the auditor every actor.
+    const after = await headCursor();
+    const self = await signToken(TEST_SECRET, { sub: 'test-writer', scope: 'consent:read' });
+    const opened = [
+      { who: 'reader first', sub: subscribe(subgraph.url, WATCH, {}, { token: reader }) },
+      { who: 'actor', sub: subscribe(subgraph.url, WATCH, {}, { token: self }) },
+      { who: 'auditor', sub: subscribe(subgraph.url, WATCH, {}, { token: await auditToken() }) },
+      { who: 'reader after', sub: subscribe(subgraph.url, WATCH, { after, purposes: ['AI_TRAINING'] }, { token: reader }) },
+      { who: 'other subject', sub: subscribe(subgraph.url, WATCH, {}, { token: await readToken(TEST_SECRET, 'someone-else') }) },
+    ];
+    try {
+      await sleep(1000);
+      await replicaStore.append(aSetChange('sub-share', 'AI_TRAINING'), 'test-writer', new Date());
+      await replicaStore.append(aSetChange('sub-share', 'AI_TRAINING'), 'someone-else', new Date());
+      const seen = Object.fromEntries(
+        await Promise.all(opened.map(async ({ who, sub }) => [who, (await sub.waitFor(2)).map((m) => (expect(m.errors).toBeUndefined(), [m.data.consentChanged.artistId, m.data.consentChanged.actor]))])),
+      );
+      expect(seen).toEqual({
+        'reader first': [['sub-share', null], ['sub-share', null]],
+        actor: [['sub-share', 'test-writer'], ['sub-share', null]],
+        auditor: [['sub-share', 'test-writer'], ['sub-share', 'someone-else']],
+        'reader after': [['sub-share', null], ['sub-share', null]],
+        'other subject': [['sub-share', null], ['sub-share', 'someone-else']],
+      });
+    } finally {
+      await Promise.all(opened.map(({ sub }) => sub.close()));
+    }
+  });
+
   it('delivers one change made on a replica to 30 subscribers at once', async () => {
     const server = { token: await signToken(TEST_SECRET, { sub: 'many', scope: 'consent:read' }) };
     const subs = Array.from({ length: 30 }, () => subscribe(subgraph.url, WATCH, {}, server));
