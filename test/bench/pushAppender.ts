@@ -1,22 +1,18 @@
 import { aSetChange } from '../helpers/changes.js';
-import { ledgerDocs } from '../helpers/seedLedger.js';
 import { openStore } from '../../src/store/openStore.js';
-import { bumpProjectionVersion } from '../../src/store/projectionVersion.js';
-import { stateFromHead } from '../../src/store/documents.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { monotonicMs } from './monotonicMs.js';
 
-// Forked by `npm run bench:push` (pushBench.ts): appends valid ledger events (each a new subject's
-// first event, built by the store's own `nextEventDoc` with the next gapless gseq, plus its
-// projection document) straight into the ledger, in a process of its own so that a busy server
-// cannot slow the changes that land, nor the appender's work count as the server's.
+// Forked by `npm run bench:push` (pushBench.ts): appends changes (each a new subject's first
+// event) through the store's write path, one appendMany per tick, in a process of its own so that
+// a busy server cannot slow the changes that land, nor the appender's work count as the server's.
 
 /** What the bench asks the appender to do; each command is answered by one {@link AppenderReply}. */
 export type AppenderCommand =
   | { kind: 'open'; uri: string; dbName: string }
   /** One event every subscriber must receive before the measured run starts. */
   | { kind: 'warmup' }
-  /** `perTick` events every `tickMs` ms, `ticks` times, each batch one ordered insertMany. */
+  /** `perTick` changes every `tickMs` ms, `ticks` times, each batch one appendMany. */
   | { kind: 'run'; perTick: number; tickMs: number; ticks: number };
 
 /** What a paced run did: every event's acknowledgement time (monotonic ms) and every batch's round trip. */
@@ -35,32 +31,20 @@ export type AppenderReply = { error?: string } & ({ kind: 'opened' } | { kind: '
 
 function serve(): void {
   let store: ConsentStore | null = null;
-  let lastGseq = 0;
 
+  // Through the service's own write path (a group commit per call), as a second replica would.
   const append = async (ids: string[]) => {
-    const { collections } = store!;
-    const at = new Date();
-    const docs = ledgerDocs(
-      ids.map((id) => ({ change: aSetChange(id, 'AI_TRAINING', { choice: 'DENY' }), actor: 'bench', at })),
-      lastGseq + 1,
-    );
-    // Ordered, so gseq becomes visible in order and the poller never waits on a gap.
+    const now = new Date();
     const sent = monotonicMs();
-    await collections.events.insertMany(docs, { ordered: true });
+    const results = await store!.appendMany(ids.map((id) => ({ change: aSetChange(id, 'AI_TRAINING', { choice: 'DENY' }), actor: 'bench', now })));
     const ackedAt = monotonicMs();
-    lastGseq += docs.length;
-    // The projection the write path would keep, after the acknowledgement the latency starts from.
-    await collections.states.insertMany(docs.map(stateFromHead), { ordered: false });
-    await bumpProjectionVersion(collections);
-    return { ids: docs.map((d) => d._id), sent, ackedAt };
+    return { ids: results.map((r) => r.event.id), sent, ackedAt };
   };
 
   const handle = async (command: AppenderCommand): Promise<AppenderReply> => {
     switch (command.kind) {
       case 'open':
-        store = await openStore({ uri: command.uri, dbName: command.dbName, timeoutMs: 5000 });
-        // Nothing else writes while the appender runs, so it owns the gseq sequence from here.
-        lastGseq = await store.latestGseq();
+        store = await openStore({ uri: command.uri, dbName: command.dbName, timeoutMs: 5000, cache: { maxSubjects: 250_000 } });
         return { kind: 'opened' };
       case 'warmup': {
         const { ids } = await append(['push-rate-warmup']);

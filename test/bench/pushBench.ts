@@ -24,8 +24,8 @@ import type { SubscriberCollection, SubscriberCommand, SubscriberReply, Subscrib
 
 // `npm run bench:push`: the push of withdrawals. SUBSCRIBERS graphql-ws subscribers on one replica
 // while writers append on a second replica (same database) as fast as the write path allows, then
-// the same subscribers while events are appended straight into the ledger at PUSH_RATE (the write
-// path cannot land that many changes per second, and the subscription reads only the ledger), then
+// the same subscribers while a second replica in its own process appends PUSH_RATE changes/s
+// through the write path (one appendMany per 100 ms tick), then
 // a gateway subscriber (SSE) with paced writes on the other replica. The subscribers live in
 // CLIENT_PROCESSES forked processes (pushSubscribers.ts) and the appender in another
 // (pushAppender.ts), so this process's CPU, event-loop delay and memory are the server's (in the
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       await pool.close(server);
     }
 
-    // 2. The same number of subscribers at PUSH_RATE changes/s, appended directly to the ledger.
+    // 2. The same number of subscribers at PUSH_RATE changes/s, appended by a second replica's write path.
     await pacedLedgerPush(pool, server, uri, url, token, dbPid);
 
     // 3. Cross-replica withdrawal → subscriber through the gateway.
@@ -209,7 +209,7 @@ async function pacedLedgerPush(pool: SubscriberPool, server: ConsentServer, uri:
     const status = await pool.status();
     const lastArrival = Math.max(...received.map((c) => c.lastArrival).filter((t) => !Number.isNaN(t)));
     const deliverySeconds = Number.isFinite(lastArrival) ? (lastArrival - start) / 1000 : NaN;
-    console.log(`\n## ${SUBSCRIBERS} subscribers on one replica, ${PUSH_RATE} changes/s appended directly to the ledger for ${WRITE_SECONDS} s`);
+    console.log(`\n## ${SUBSCRIBERS} subscribers on one replica, ${PUSH_RATE} changes/s appended through a second replica's write path for ${WRITE_SECONDS} s`);
     console.log('(valid hash-chained events with the next gapless gseq, inserted in batches every 100 ms, not through setConsent:');
     console.log(' the write path lands fewer changes/s than this, and the subscription reads only the ledger)');
     console.log(`events acknowledged: ${acked.size} in ${elapsed.toFixed(1)} s (${(acked.size / elapsed).toFixed(0)}/s achieved, ${PUSH_RATE}/s asked)`);
