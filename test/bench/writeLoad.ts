@@ -88,8 +88,22 @@ function changeOf(i: number): { purpose: string; choice: 'ALLOW' | 'DENY' } {
   return { purpose: PURPOSES[i % PURPOSES.length]!, choice: Math.floor(i / PURPOSES.length) % 2 === 0 ? 'ALLOW' : 'DENY' };
 }
 
+// A client gives up on a call after this long (an error in the figures); the ledger count in
+// writeRows.ts still shows what the server landed in the end.
+const CALL_TIMEOUT_MS = 60_000;
+
 async function postJson(url: string, token: string, body: unknown): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new Error(error instanceof Error && error.name === 'TimeoutError' ? `no reply within ${CALL_TIMEOUT_MS / 1000} s` : `request failed: ${String((error as Error).cause ?? error)}`);
+  }
   const text = await response.text();
   let json: any;
   try {

@@ -65,6 +65,8 @@ interface MixedRun {
   readonly readOnly: LoadResult;
   readonly mixed: LoadResult;
   readonly paced: PacedWritesResult;
+  /** Events appended to the ledger (latestGseq) from the writers' start until they all had their replies or gave up, the probe's included. */
+  readonly ledger: number;
 }
 
 const READ_CONNECTIONS = 50;
@@ -72,6 +74,8 @@ const WARM_UP_SECONDS = 3;
 // A 10-track read answered from replica A's cache takes a few ms alone; from the database, seconds.
 const READY_MS = 100;
 const READY_WAIT_S = 180;
+const QUIET_S = 5;
+const QUIET_MAX_S = 600;
 // The row's artists and tracks, apart from one another and from the read rows' statements.
 const SINGLE_ARTISTS = 1000;
 const PACED_ARTISTS = 5000;
@@ -101,12 +105,18 @@ export async function runWriteRows(options: WriteRowsOptions): Promise<void> {
     // The mixed row first, while replica A's cache is at the seeded projection as the read rows had it.
     const mixed = await mixedRow(options, urlA, replicaB.url, read, await writers(PACED_ARTISTS, 'paced'), await writerOf(options, PROBE_ARTIST, 'probe'));
     printMixedLine(mixed, options.rate, log);
-    await options.idle();
+    await ledgerQuiet(options);
 
-    const single = await runChild<WriteStats>('./writeLoad.ts', { kind: 'closed', url: urlA, writers: await writers(SINGLE_ARTISTS, 'single'), seconds } satisfies ClosedWritesRequest);
-    log(`single setConsent       ${options.writers} writers  ${String(single.changes).padStart(6)} changes ${single.changesPerSecond.toFixed(1).padStart(8)} changes/s  p50 ${ms(single.p50)} p99 ${ms(single.p99)} max ${ms(single.max)} ms  ${single.errors} errors`);
+    const singleWriters = await writers(SINGLE_ARTISTS, 'single');
+    const ledgerBefore = await options.store.latestGseq();
+    const single = await runChild<WriteStats>('./writeLoad.ts', { kind: 'closed', url: urlA, writers: singleWriters, seconds } satisfies ClosedWritesRequest);
+    const singleLedger = (await options.store.latestGseq()) - ledgerBefore;
+    log(
+      `single setConsent       ${options.writers} writers  ${String(single.changes).padStart(6)} changes ${single.changesPerSecond.toFixed(1).padStart(8)} changes/s  p50 ${ms(single.p50)} p99 ${ms(single.p99)} max ${ms(single.max)} ms  ${single.errors} errors; ` +
+        `${singleLedger} events in the ledger by the end (${(singleLedger / single.seconds).toFixed(1)}/s)`,
+    );
+    await ledgerQuiet(options);
     await options.idle();
-
     const available = await supportsChangeConsents(urlA, read);
     const bulkApi = available ? await bulkThroughApi(options, urlA, await adminToken(options.secret, 'bench-bulk')) : null;
     if (bulkApi !== null) printBulkLine('changeConsents', bulkApi, log);
@@ -129,7 +139,8 @@ export async function runWriteRows(options: WriteRowsOptions): Promise<void> {
     if (options.importLines !== null) {
       log(typeof imported === 'string' ? `| import | ${imported} | | | | | | | | | reported |` : bulkTableLine(`import, ${options.importLines} lines`, '`npm run consent:import`, one run; changes counted in the ledger', imported!));
     }
-    if (single.firstError !== null) log(`\nsingle setConsent, first error: ${single.firstError}`);
+    log(`\nsingle setConsent: ${singleLedger} events appended to the ledger (latestGseq) from the first call until every writer had its reply or gave up, ${(singleLedger / single.seconds).toFixed(1)}/s`);
+    if (single.firstError !== null) log(`single setConsent, first error: ${single.firstError}`);
     for (const [name, run] of [['changeConsents', bulkApi], ['store.appendMany', bulkStore], ['import', typeof imported === 'object' ? imported : null]] as const) {
       if (run?.firstError) log(`${name}, first error: ${run.firstError}`);
     }
@@ -161,6 +172,7 @@ async function mixedRow(options: WriteRowsOptions, urlA: string, urlB: string, r
   await options.idle();
   const readOnly = await runLoad({ ...reads, durationSeconds: options.seconds });
   await options.idle();
+  const ledgerBefore = await options.store.latestGseq();
   let stop = () => {};
   const request: PacedWritesRequest = { kind: 'paced', url: urlB, writers, rate: options.rate, probe: { writer: probe, readUrl: urlA, readToken: read } };
   const writing = runChild<PacedWritesResult>('./writeLoad.ts', request, (send) => (stop = () => send({ kind: 'stop' })));
@@ -171,8 +183,26 @@ async function mixedRow(options: WriteRowsOptions, urlA: string, urlB: string, r
   const mixed = await runLoad({ ...reads, durationSeconds: options.seconds });
   stop();
   const paced = await writing;
+  const ledger = (await options.store.latestGseq()) - ledgerBefore;
   await options.idle();
-  return { readOnly, mixed, paced };
+  return { readOnly, mixed, paced, ledger };
+}
+
+/**
+ * Waits until the ledger stops growing (no new event for QUIET_S), at most QUIET_MAX_S: calls a
+ * writer gave up on may still be queued in a server, and would slow the next row.
+ */
+async function ledgerQuiet(options: WriteRowsOptions): Promise<void> {
+  const started = performance.now();
+  let last = await options.store.latestGseq();
+  let quietSince = performance.now();
+  while (performance.now() - quietSince < QUIET_S * 1000 && performance.now() - started < QUIET_MAX_S * 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = await options.store.latestGseq();
+    if (now !== last) [last, quietSince] = [now, performance.now()];
+  }
+  const waited = (performance.now() - started) / 1000;
+  if (waited > QUIET_S + 2) options.log(`(waited ${waited.toFixed(0)} s for the servers to finish calls given up on${waited >= QUIET_MAX_S ? ', and stopped waiting' : ''})`);
 }
 
 /** Sends one read at a time until one is answered within READY_MS, for at most READY_WAIT_S; the last latency and the wait. */
@@ -375,6 +405,7 @@ function printMixedTable(run: MixedRun, options: WriteRowsOptions, log: (line: s
       `${(paced.landedInWindow / paced.windowSeconds).toFixed(1)} changes/s of ${options.rate} asked (${w.changes} in all, the last answered ${(w.seconds - paced.windowSeconds).toFixed(1)} s after the stop); ` +
       `p50 ${ms(w.p50)} p99 ${ms(w.p99)} max ${ms(w.max)} ms; ${w.errors} errors; ${paced.skipped} dropped while every writer waited${w.firstError ? `; first error: ${w.firstError}` : ''}`,
   );
+  log(`ledger: ${run.ledger} events appended from the writers' start until every call had its reply or was given up (${w.seconds.toFixed(1)} s), the probe's included`);
   log(
     `read-your-write across replicas: ${p.writes} probe writes on B, each read back at once on A: ${p.stale} stale (target 0), ` +
       `${p.writeErrors} write errors, ${p.readErrors} read errors${p.firstError ? `; first error: ${p.firstError}` : ''}`,
