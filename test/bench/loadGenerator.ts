@@ -8,7 +8,12 @@ export interface LoadRequest {
   readonly bodies: readonly string[];
   readonly connections: number;
   /** Requests to send in all; the run ends when every one is answered, so no slow tail is dropped. */
-  readonly amount: number;
+  readonly amount?: number;
+  /**
+   * Instead of `amount`: send for this many seconds, then stop. Requests still out at the end count
+   * as `unfinished`, each with the time it had waited so far as its latency (a lower bound).
+   */
+  readonly durationSeconds?: number;
 }
 
 /** What a load run measured. */
@@ -35,17 +40,24 @@ export async function generateLoad(request: LoadRequest): Promise<LoadResult> {
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;
+  // When each request still out was sent (autocannon gives every request its own context object).
+  const sentAt = new Map<object, number>();
+  if ((request.amount === undefined) === (request.durationSeconds === undefined)) throw new Error('A load run needs exactly one of amount and durationSeconds.');
   const instance = autocannon({
     url: request.url,
     method: 'POST',
     connections: request.connections,
-    amount: request.amount,
+    ...(request.amount !== undefined ? { amount: request.amount } : { duration: request.durationSeconds! }),
     timeout: 900,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${request.token}` },
     requests: [
       {
-        setupRequest: (req) => ({ ...req, body: request.bodies[next++ % request.bodies.length] }),
-        onResponse: (status, body) => {
+        setupRequest: (req, context) => {
+          sentAt.set(context, performance.now());
+          return { ...req, body: request.bodies[next++ % request.bodies.length] };
+        },
+        onResponse: (status, body, context) => {
+          sentAt.delete(context);
           if (status !== 200 || body.includes('"errors"')) failures++;
         },
       },
@@ -53,10 +65,13 @@ export async function generateLoad(request: LoadRequest): Promise<LoadResult> {
   }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>;
   instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
   const result = await instance;
+  const ended = performance.now();
   const answered = latencies.length;
-  // A run that ends while slow requests are still out must not report only the fast ones.
+  // A run that ends while slow requests are still out must not report only the fast ones: with
+  // `amount` they count as infinitely slow; with a duration, as slow as they had been so far.
   const unfinished = Math.max(0, next - answered - result.errors - result.timeouts);
-  for (let i = 0; i < unfinished; i++) latencies.push(Infinity);
+  const waited = [...sentAt.values()].map((t) => ended - t).sort((a, b) => b - a);
+  for (let i = 0; i < unfinished; i++) latencies.push(request.durationSeconds === undefined ? Infinity : (waited[i] ?? Infinity));
   latencies.sort((a, b) => a - b);
   const at = (q: number) => (latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!);
   return {

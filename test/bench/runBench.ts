@@ -1,9 +1,7 @@
-import { fork } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createTokenVerifier } from '../../src/auth/createTokenVerifier.js';
 import { startFerretdb, type RunningFerretdb } from '../../dev/embedded/startFerretdb.js';
@@ -22,13 +20,16 @@ import { openStore } from '../../src/store/openStore.js';
 import { READ_COMMANDS } from '../helpers/database.js';
 import { seededRandom } from '../helpers/seededRandom.js';
 import { readToken } from '../helpers/tokens.js';
-import type { LoadRequest, LoadResult } from './loadGenerator.js';
+import type { LoadResult } from './loadGenerator.js';
 import { MemoryStore } from './MemoryStore.js';
 import { NaiveStore } from './NaiveStore.js';
+import { runLoad } from './runLoad.js';
 import { artistId, seedBenchData, trackId, trackIndex, type BenchCatalog } from './seedBenchData.js';
+import { runWriteRows } from './writeRows.js';
 
 // `npm run bench`: seeds a realistic data set, then loads the real subgraph, a naive variant and
-// the in-memory ceiling side by side and prints one table. See BENCHMARKS.md for how to read it.
+// the in-memory ceiling side by side and prints one table, then the write rows (writeRows.ts).
+// See BENCHMARKS.md for how to read it.
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -44,7 +45,15 @@ const DURATION = positive('BENCH_DURATION', QUICK ? 5 : 20);
 const FULL_CONCURRENCY = process.env.BENCH_FULL_CONCURRENCY === '1';
 const CONNECTIONS = positive('BENCH_CONNECTIONS', 10);
 const P99_CONNECTIONS = 50;
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'real,uncached,naive,ceiling').split(','));
+// Read variants and `writes` (the write rows); `BENCH_ONLY=writes` runs the write rows alone.
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'real,uncached,naive,ceiling,writes').split(','));
+for (const name of ONLY) {
+  if (!['real', 'uncached', 'naive', 'ceiling', 'writes'].includes(name)) throw new Error(`BENCH_ONLY must list real, uncached, naive, ceiling or writes, but got: ${JSON.stringify(name)}`);
+}
+const WRITE_SECONDS = positive('BENCH_WRITE_SECONDS', DURATION);
+const WRITERS = positive('BENCH_WRITERS', 50);
+const WRITE_RATE = positive('BENCH_WRITE_RATE', 200);
+const WRITE_BATCH = positive('BENCH_WRITE_BATCH', 1000);
 const DB_NAME = process.env.BENCH_DB ?? 'consent_bench';
 // Generous so a saturated database shows up as latency, not as SERVICE_UNAVAILABLE; the service's
 // own default (DB_TIMEOUT_MS=2000) would turn the slowest of these requests into errors.
@@ -127,7 +136,7 @@ async function main(): Promise<void> {
     console.log(`# consent subgraph benchmark — ${new Date().toISOString()}`);
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, NODE_ENV=${process.env.NODE_ENV ?? '(unset)'}, load average ${loadAverage()}`);
     console.log(`database: ${engine}, db "${DB_NAME}" (dropped and re-seeded)`);
-    console.log(`runs: ${DURATION} s each, ${CONNECTIONS} connections (${P99_CONNECTIONS} for the 10-track latency run)${QUICK ? ', BENCH_QUICK' : ''}\n`);
+    console.log(`runs: ${DURATION} s each, ${CONNECTIONS} connections (${P99_CONNECTIONS} for the 10-track latency run)${QUICK ? ', BENCH_QUICK' : ''}; BENCH_ONLY=${[...ONLY].join(',')}\n`);
 
     store = await openStore({ uri, dbName: DB_NAME, timeoutMs: DB_TIMEOUT_MS });
     await store.collections.events.db.dropDatabase();
@@ -172,119 +181,140 @@ async function main(): Promise<void> {
     }
 
     const reads = readCounter(store);
-    const rows: Row[] = [];
-    // Deterministic request mix, so runs are comparable.
-    const random = seededRandom(7);
-    // The rows with credits ask about the same tracks as those without, so the two compare directly.
-    const entitiesBodies = (n: number, count: number) => {
-      const picks = Array.from({ length: count }, () => trackRepresentations(catalog, n, random));
-      return {
-        plain: picks.map((representations) => JSON.stringify({ query: ENTITIES_QUERY, variables: { representations } })),
-        credits: picks.map((representations) => JSON.stringify({ query: ENTITIES_CREDITS_QUERY, variables: { representations: withCredits(catalog, representations) } })),
+    if (variants.length > 0) {
+      const rows: Row[] = [];
+      // Deterministic request mix, so runs are comparable.
+      const random = seededRandom(7);
+      // The rows with credits ask about the same tracks as those without, so the two compare directly.
+      const entitiesBodies = (n: number, count: number) => {
+        const picks = Array.from({ length: count }, () => trackRepresentations(catalog, n, random));
+        return {
+          plain: picks.map((representations) => JSON.stringify({ query: ENTITIES_QUERY, variables: { representations } })),
+          credits: picks.map((representations) => JSON.stringify({ query: ENTITIES_CREDITS_QUERY, variables: { representations: withCredits(catalog, representations) } })),
+        };
       };
-    };
-    console.log(`each run: about ${DURATION} s of requests, sized from the latency of one request alone (columns "alone ms", "conns")\n`);
+      console.log(`each run: about ${DURATION} s of requests, sized from the latency of one request alone (columns "alone ms", "conns")\n`);
 
-    // Each check below also proves the variant answers correctly before it is timed.
-    const decisionsAvailable = await supportsConsentDecisions(variants[0]!, token, catalog, random);
-    const partiesAvailable = await supportsParties(variants[0]!, token, catalog);
-    const [hundred, ten] = [entitiesBodies(100, 64), entitiesBodies(10, 256)];
-    const workloads: Array<{ workload: Workload; variants: Variant['name'][] }> = [
-      { workload: { name: '_entities 100 tracks × 9 purposes', decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: hundred.plain, connections: CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
-      { workload: { name: '_entities 10 tracks × 9 purposes', decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: ten.plain, connections: P99_CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
-    ];
-    if (decisionsAvailable) {
-      workloads.push({
-        workload: {
-          name: 'consentDecisions 1000 requests × 1 purpose',
-          decisionsPerRequest: 1000,
-          bodies: Array.from({ length: 16 }, () =>
-            JSON.stringify({ query: DECISIONS_QUERY, variables: { requests: decisionRequests(catalog, 1000, random), purpose: 'VOICE_REPLICATION' } }),
-          ),
-          connections: CONNECTIONS,
-        },
-        variants: ['real', 'uncached', 'ceiling'],
+      // Each check below also proves the variant answers correctly before it is timed.
+      const decisionsAvailable = await supportsConsentDecisions(variants[0]!, token, catalog, random);
+      const partiesAvailable = await supportsParties(variants[0]!, token, catalog);
+      const [hundred, ten] = [entitiesBodies(100, 64), entitiesBodies(10, 256)];
+      const workloads: Array<{ workload: Workload; variants: Variant['name'][] }> = [
+        { workload: { name: '_entities 100 tracks × 9 purposes', decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: hundred.plain, connections: CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
+        { workload: { name: '_entities 10 tracks × 9 purposes', decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: ten.plain, connections: P99_CONNECTIONS }, variants: ['real', 'uncached', 'naive', 'ceiling'] },
+      ];
+      if (decisionsAvailable) {
+        workloads.push({
+          workload: {
+            name: 'consentDecisions 1000 requests × 1 purpose',
+            decisionsPerRequest: 1000,
+            bodies: Array.from({ length: 16 }, () =>
+              JSON.stringify({ query: DECISIONS_QUERY, variables: { requests: decisionRequests(catalog, 1000, random), purpose: 'VOICE_REPLICATION' } }),
+            ),
+            connections: CONNECTIONS,
+          },
+          variants: ['real', 'uncached', 'ceiling'],
+        });
+      }
+      if (partiesAvailable) {
+        workloads.push(
+          { workload: { name: WITH_CREDITS(100), decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: hundred.credits, connections: CONNECTIONS }, variants: ['real', 'ceiling'] },
+          { workload: { name: WITH_CREDITS(10), decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: ten.credits, connections: P99_CONNECTIONS }, variants: ['real', 'ceiling'] },
+        );
+      }
+
+      // The variants that make FerretDB scan its collections over and over (uncached, naive) run
+      // after the others, so they can't slow a row that follows them (seen here: the real 10-track
+      // row gave 808-822 req/s after them, 1,307 req/s in a run without them).
+      for (const group of [['real', 'ceiling'], ['uncached', 'naive']]) {
+        for (const { workload, variants: names } of workloads) {
+          for (const variant of variants.filter((v) => group.includes(v.name) && names.includes(v.name))) {
+            const aloneMs = await check(variant, token, workload);
+            rows.push(await measure(variant, workload, token, reads, dbPid, aloneMs));
+            printRow(rows[rows.length - 1]!);
+          }
+        }
+      }
+      const order = ['real', 'uncached', 'naive', 'ceiling'];
+      const workloadOrder = workloads.map((w) => w.workload.name);
+      rows.sort((a, b) => workloadOrder.indexOf(a.workload) - workloadOrder.indexOf(b.workload) || order.indexOf(a.variant) - order.indexOf(b.variant));
+
+      console.log('\n## Results\n');
+      printTable(rows);
+      if (!decisionsAvailable) console.log('\nconsentDecisions: not available in this build');
+      if (!partiesAvailable) console.log('\ncredits rows: not available in this build (its schema has no Track.featuredArtists / ConsentDecision.parties, DESIGN §7)');
+      printRatios(rows);
+      printCreditsCost(rows);
+
+      console.log('\n## Cost of parties per decision, in the core alone (no HTTP, no GraphQL)\n');
+      printCoreCost(catalog);
+
+      const cache = store.cache!.counts;
+      console.log(`\nreal variant's cache over the whole run: ${cache.hits} requests answered from memory, ${cache.misses} from the database, ${cache.refreshes} loads`);
+
+      console.log('\n## Database reads per request (one request each)\n');
+      console.log('| N tracks | real: reads | real: latency ms | uncached: reads | uncached: latency ms | naive: reads | naive: latency ms | ceiling: latency ms | real with credits (one purpose, every party): reads | real with credits: latency ms |');
+      console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+      let naiveMsPerRead = 0;
+      for (const n of [1, 10, 100, 1000]) {
+        const representations = trackRepresentations(catalog, n, random);
+        const body = JSON.stringify({ query: ENTITIES_QUERY, variables: { representations } });
+        const keys = new Set(representations.flatMap((r) => [`artist/${r.artist.id}`, `track/${r.artist.id}/${r.id}`])).size;
+        const cells: string[] = [String(n)];
+        for (const name of ['real', 'uncached', 'naive', 'ceiling'] as const) {
+          const variant = variants.find((v) => v.name === name);
+          if (variant === undefined) {
+            cells.push(...(name === 'ceiling' ? ['—'] : ['—', '—']));
+            continue;
+          }
+          // The naive variant reads once per subject key; on a database where each read scans,
+          // 1000 tracks would take many minutes, so past a minute its count is stated, not run.
+          const estimateMs = naiveMsPerRead * keys;
+          if (name === 'naive' && estimateMs > 60_000) {
+            cells.push(`${keys} (not run)`, `≈ ${Math.round(estimateMs / 1000)} s (estimated)`);
+            continue;
+          }
+          const before = reads.count();
+          const t0 = performance.now();
+          const res = await post(variant.url, token, body);
+          const ms = performance.now() - t0;
+          if (res.errors !== undefined || res.data?._entities?.length !== n) throw new Error(`${name} N=${n} answered wrongly: ${JSON.stringify(res).slice(0, 300)}`);
+          if (name !== 'ceiling') cells.push(String(reads.count() - before));
+          if (name === 'naive') naiveMsPerRead = ms / Math.max(1, reads.count() - before);
+          cells.push(ms.toFixed(1));
+        }
+        const real = variants.find((v) => v.name === 'real');
+        if (partiesAvailable && real !== undefined) {
+          const before = reads.count();
+          const t0 = performance.now();
+          const res = await post(real.url, token, JSON.stringify({ query: ENTITIES_CREDITS_ONE_PURPOSE_QUERY, variables: { representations: withCredits(catalog, representations) } }));
+          const ms = performance.now() - t0;
+          if (res.errors !== undefined || res.data?._entities?.length !== n) throw new Error(`real with credits N=${n} answered wrongly: ${JSON.stringify(res).slice(0, 300)}`);
+          cells.push(String(reads.count() - before), ms.toFixed(1));
+        } else {
+          cells.push('—', '—');
+        }
+        console.log(`| ${cells.join(' | ')} |`);
+      }
+    }
+
+    if (ONLY.has('writes')) {
+      const random = seededRandom(11);
+      await runWriteRows({
+        uri,
+        dbName: DB_NAME,
+        secret: SECRET,
+        store,
+        catalog,
+        readBodies: Array.from({ length: 256 }, () => JSON.stringify({ query: ENTITIES_QUERY, variables: { representations: trackRepresentations(catalog, 10, random) } })),
+        seconds: WRITE_SECONDS,
+        writers: WRITERS,
+        rate: WRITE_RATE,
+        batch: WRITE_BATCH,
+        importLines: process.env.BENCH_IMPORT_LINES ? positive('BENCH_IMPORT_LINES', 1) : null,
+        idle: () => reads.idle(),
+        log: (line) => console.log(line),
       });
-    }
-    if (partiesAvailable) {
-      workloads.push(
-        { workload: { name: WITH_CREDITS(100), decisionsPerRequest: 100 * PURPOSE_COUNT, bodies: hundred.credits, connections: CONNECTIONS }, variants: ['real', 'ceiling'] },
-        { workload: { name: WITH_CREDITS(10), decisionsPerRequest: 10 * PURPOSE_COUNT, bodies: ten.credits, connections: P99_CONNECTIONS }, variants: ['real', 'ceiling'] },
-      );
-    }
-
-    // The variants that make FerretDB scan its collections over and over (uncached, naive) run
-    // after the others, so they can't slow a row that follows them (seen here: the real 10-track
-    // row gave 808-822 req/s after them, 1,307 req/s in a run without them).
-    for (const group of [['real', 'ceiling'], ['uncached', 'naive']]) {
-      for (const { workload, variants: names } of workloads) {
-        for (const variant of variants.filter((v) => group.includes(v.name) && names.includes(v.name))) {
-          const aloneMs = await check(variant, token, workload);
-          rows.push(await measure(variant, workload, token, reads, dbPid, aloneMs));
-          printRow(rows[rows.length - 1]!);
-        }
-      }
-    }
-    const order = ['real', 'uncached', 'naive', 'ceiling'];
-    const workloadOrder = workloads.map((w) => w.workload.name);
-    rows.sort((a, b) => workloadOrder.indexOf(a.workload) - workloadOrder.indexOf(b.workload) || order.indexOf(a.variant) - order.indexOf(b.variant));
-
-    console.log('\n## Results\n');
-    printTable(rows);
-    if (!decisionsAvailable) console.log('\nconsentDecisions: not available in this build');
-    if (!partiesAvailable) console.log('\ncredits rows: not available in this build (its schema has no Track.featuredArtists / ConsentDecision.parties, DESIGN §7)');
-    printRatios(rows);
-    printCreditsCost(rows);
-
-    console.log('\n## Cost of parties per decision, in the core alone (no HTTP, no GraphQL)\n');
-    printCoreCost(catalog);
-
-    const cache = store.cache!.counts;
-    console.log(`\nreal variant's cache over the whole run: ${cache.hits} requests answered from memory, ${cache.misses} from the database, ${cache.refreshes} loads`);
-
-    console.log('\n## Database reads per request (one request each)\n');
-    console.log('| N tracks | real: reads | real: latency ms | uncached: reads | uncached: latency ms | naive: reads | naive: latency ms | ceiling: latency ms | real with credits (one purpose, every party): reads | real with credits: latency ms |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-    let naiveMsPerRead = 0;
-    for (const n of [1, 10, 100, 1000]) {
-      const representations = trackRepresentations(catalog, n, random);
-      const body = JSON.stringify({ query: ENTITIES_QUERY, variables: { representations } });
-      const keys = new Set(representations.flatMap((r) => [`artist/${r.artist.id}`, `track/${r.artist.id}/${r.id}`])).size;
-      const cells: string[] = [String(n)];
-      for (const name of ['real', 'uncached', 'naive', 'ceiling'] as const) {
-        const variant = variants.find((v) => v.name === name);
-        if (variant === undefined) {
-          cells.push(...(name === 'ceiling' ? ['—'] : ['—', '—']));
-          continue;
-        }
-        // The naive variant reads once per subject key; on a database where each read scans,
-        // 1000 tracks would take many minutes, so past a minute its count is stated, not run.
-        const estimateMs = naiveMsPerRead * keys;
-        if (name === 'naive' && estimateMs > 60_000) {
-          cells.push(`${keys} (not run)`, `≈ ${Math.round(estimateMs / 1000)} s (estimated)`);
-          continue;
-        }
-        const before = reads.count();
-        const t0 = performance.now();
-        const res = await post(variant.url, token, body);
-        const ms = performance.now() - t0;
-        if (res.errors !== undefined || res.data?._entities?.length !== n) throw new Error(`${name} N=${n} answered wrongly: ${JSON.stringify(res).slice(0, 300)}`);
-        if (name !== 'ceiling') cells.push(String(reads.count() - before));
-        if (name === 'naive') naiveMsPerRead = ms / Math.max(1, reads.count() - before);
-        cells.push(ms.toFixed(1));
-      }
-      const real = variants.find((v) => v.name === 'real');
-      if (partiesAvailable && real !== undefined) {
-        const before = reads.count();
-        const t0 = performance.now();
-        const res = await post(real.url, token, JSON.stringify({ query: ENTITIES_CREDITS_ONE_PURPOSE_QUERY, variables: { representations: withCredits(catalog, representations) } }));
-        const ms = performance.now() - t0;
-        if (res.errors !== undefined || res.data?._entities?.length !== n) throw new Error(`real with credits N=${n} answered wrongly: ${JSON.stringify(res).slice(0, 300)}`);
-        cells.push(String(reads.count() - before), ms.toFixed(1));
-      } else {
-        cells.push('—', '—');
-      }
-      console.log(`| ${cells.join(' | ')} |`);
     }
     console.log(`\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end ${loadAverage()}`);
   } finally {
@@ -403,15 +433,6 @@ async function supportsParties(variant: Variant, token: string, catalog: BenchCa
 async function supportsConsentDecisions(variant: Variant, token: string, catalog: BenchCatalog, random: () => number): Promise<boolean> {
   const res = await post(variant.url, token, JSON.stringify({ query: DECISIONS_QUERY, variables: { requests: decisionRequests(catalog, 2, random), purpose: 'VOICE_REPLICATION' } }));
   return res.errors === undefined && Array.isArray(res.data?.consentDecisions);
-}
-
-function runLoad(request: LoadRequest): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./loadGenerator.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
-    child.once('message', (message: { result?: LoadResult; error?: string }) => (message.result ? resolve(message.result) : reject(new Error(message.error))));
-    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
-    child.send(request);
-  });
 }
 
 interface ReadCounter {
