@@ -57,7 +57,10 @@ export class ConsentStore {
     this.cache = createProjectionCache(collections, this.reads, options.cache ?? { maxSubjects: 0 }, deadlineMs);
     this.idempotency = new IdempotencyIndex(collections, this.cache);
     // Through `this.syncProjection`, looked up at each call, so a test can stand in a crashing one.
-    this.projector = new Projector(collections, (key) => this.syncProjection(key, { comment: BACKGROUND_COMMENT }), options.logger);
+    this.projector = new Projector(collections, (key) => this.syncProjection(key, { comment: BACKGROUND_COMMENT }), options.logger, {
+      catchUp: () => this.cache.prepareWrite(),
+      headOf: (key) => this.cache.headOf(key),
+    });
     this.writer = new LedgerWriter(collections, this.cache, this.idempotency, this.projector, async (key) => (await chainHead(collections, key)).head);
   }
 

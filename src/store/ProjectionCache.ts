@@ -25,6 +25,8 @@ export interface ProjectionSource {
   readAllCommits(background?: boolean): Promise<TailDoc[]>;
   /** Starts the log of a ledger that has none (see tail.ts `startLog`); writers only. */
   startLog(): Promise<void>;
+  /** The log's genesis marker (see `startLog`), or null. */
+  readGenesis(): Promise<TailDoc | null>;
   /** The log's bucket numbers (one listCollections). */
   listBuckets(): Promise<number[]>;
   /** The version again, for a load (its own read, tagged CACHE_REFRESH_COMMENT like the scan). */
@@ -51,6 +53,9 @@ interface Snapshot {
   /** The last gseq applied: every commit up to it is in `byKey`. */
   end: number;
 }
+
+/** `end` of a copy loaded before the ledger had a log (see tail.ts `startLog`). */
+const LOG_NOT_STARTED = -1;
 
 /** Thrown inside a follow when the log no longer holds the next commit: the cache must load again. */
 class FellBehind extends Error {}
@@ -234,10 +239,15 @@ export class ProjectionCache {
     const idle = startedAt - this.lastFollowAt > TAIL_RETAIN_MS / 2;
     this.lastFollowAt = startedAt;
     this.counts.follows++;
-    if (idle) {
+    if (idle && snapshot.end !== LOG_NOT_STARTED) {
       // Buckets may have been pruned since: the one holding the next commit must still be there.
       const buckets = await this.source.listBuckets();
       if (buckets.length > 0 && buckets[0]! > bucketOf(snapshot.end + 1)) throw new FellBehind();
+    }
+    if (snapshot.end === LOG_NOT_STARTED) {
+      const genesis = await this.source.readGenesis();
+      if (genesis === null) return;
+      snapshot.end = genesis.last;
     }
     for (const commit of await this.source.readCommitsAfter(snapshot.end)) this.apply(snapshot, commit);
     if (version !== null && version.epoch === snapshot.version.epoch && this.snapshot === snapshot) snapshot.version = version;
@@ -315,11 +325,9 @@ export class ProjectionCache {
       // was written before the log). Events after the log's end that no commit lists are the
       // writer's to put into the log (LedgerWriter heals it).
       let start: number;
-      if (before.length === 0) {
-        const written = await this.source.ledgerEnd();
-        before = await this.source.readAllCommits(true);
-        start = before.length > 0 ? Math.max(...before.map((commit) => commit.last)) : written;
-      } else start = Math.max(...before.map((commit) => commit.last));
+      // No log yet: nothing can be written until a writer starts it (its genesis marker says where
+      // the ledger ended), so the projection is the ledger; a follow picks the marker up.
+      start = before.length > 0 ? Math.max(...before.map((commit) => commit.last)) : LOG_NOT_STARTED;
       const byKey = new Map<string, StateDoc>();
       let complete = !this.disabled;
       if (complete) {
@@ -339,7 +347,7 @@ export class ProjectionCache {
           );
         }
       }
-      const after = await this.source.readCommitsAfter(start, true);
+      const after = start === LOG_NOT_STARTED ? [] : await this.source.readCommitsAfter(start, true);
       const commits = [...before, ...after];
       const snapshot: Snapshot = { version, byKey, complete, end: after.at(-1)?.last ?? start };
       // Commits still in the log may be newer than the projection: apply them (a subject's head

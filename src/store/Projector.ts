@@ -1,11 +1,22 @@
 import type { Logger } from 'pino';
-import type { Collections, TailDoc } from './collections.js';
+import type { Collections, StateDoc, TailDoc } from './collections.js';
 import { stateFromHead } from './documents.js';
 import { isDuplicateKey } from './storeCall.js';
 import { markDone } from './tail.js';
 
-/** Subjects projected at once by `syncProjection` (each is a few point reads and one update). */
+/** Subjects written at once. */
 const SYNC_CONCURRENCY = 4;
+
+/** Rounds of "write, follow the log, write what moved on" before falling back to `sync`. */
+const MAX_WRITE_ROUNDS = 5;
+
+async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await run(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 /**
  * Writes the projection behind the writer, after acknowledging: reads don't need it (the cache and
@@ -29,6 +40,8 @@ export class Projector {
     private readonly collections: Collections,
     private readonly sync: (key: string) => Promise<void>,
     private readonly logger?: Logger,
+    /** The process's copy of the ledger heads, followed to the log's end by `catchUp`. */
+    private readonly view?: { catchUp(): Promise<void>; headOf(key: string): StateDoc | null | undefined },
   ) {}
 
   /** Queues commits to project (their events are in consent_events already). */
@@ -66,40 +79,65 @@ export class Projector {
   }
 
   private async project(commits: readonly TailDoc[]): Promise<void> {
-    const heads = new Map<string, TailDoc['events'][number]>();
+    const heads = new Map<string, StateDoc>();
     const firstSeq = new Map<string, number>();
     for (const commit of commits) {
       for (const event of commit.events) {
-        heads.set(event.subject, event);
+        heads.set(event.subject, stateFromHead(event));
         if (!firstSeq.has(event.subject)) firstSeq.set(event.subject, event.seq);
       }
     }
-    const fresh = [...heads.values()].filter((event) => firstSeq.get(event.subject) === 1);
-    const toSync = [...heads.keys()].filter((key) => firstSeq.get(key) !== 1);
+    const toSync: string[] = [];
+    const fresh = [...heads.values()].filter((doc) => firstSeq.get(doc._id) === 1);
+    let toWrite = new Map([...heads].filter(([key]) => firstSeq.get(key) !== 1));
     if (fresh.length > 0) {
       try {
-        await this.collections.states.insertMany(fresh.map(stateFromHead), { ordered: false });
+        await this.collections.states.insertMany(fresh, { ordered: false });
         this.counts.inserted += fresh.length;
       } catch (error) {
         if (!isDuplicateKey(error) && !hasOnlyDuplicateKeys(error)) throw error;
-        // Another replica projected some of them first: bring those to the head the slow way.
-        for (const index of failedIndexes(error)) toSync.push(fresh[index]!.subject);
+        // Another replica projected some of them first: write those like the others.
+        for (const index of failedIndexes(error)) toWrite.set(fresh[index]!._id, fresh[index]!);
       }
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < toSync.length) {
-        const key = toSync[next++]!;
-        await this.sync(key);
-        this.counts.synced++;
+    if (this.view === undefined) toSync.push(...toWrite.keys());
+    else {
+      // Write each head, then follow the log and write again any subject it shows a newer head
+      // for. Enough against a racing replica: its projector writes a newer head only after
+      // logging it, so if that write landed before ours (ours would be a stale overwrite), the
+      // commit was in the log before our follow, which sees it and writes it again.
+      const known = this.view;
+      for (let round = 0; round < MAX_WRITE_ROUNDS && toWrite.size > 0; round++) {
+        await forEachLimited([...toWrite.values()], SYNC_CONCURRENCY, async (doc) => {
+          await this.collections.states.replaceOne({ _id: doc._id }, doc, { upsert: true }).catch(async (error: unknown) => {
+            // Two upserts of a missing document race on _id: the other is in; overwrite it.
+            if (!isDuplicateKey(error)) throw error;
+            await this.collections.states.replaceOne({ _id: doc._id }, doc);
+          });
+          this.counts.synced++;
+        });
+        await known.catchUp();
+        const again = new Map<string, StateDoc>();
+        for (const [key, doc] of toWrite) {
+          const head = known.headOf(key);
+          if (head === undefined) toSync.push(key);
+          else if (head !== null && head.seq > doc.seq) again.set(key, head);
+        }
+        toWrite = again;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, toSync.length) }, worker));
+      toSync.push(...toWrite.keys());
+    }
+    // What the cache cannot vouch for: rewrite from the ledger head and re-read until it matches.
+    await forEachLimited(toSync, SYNC_CONCURRENCY, async (key) => {
+      await this.sync(key);
+      this.counts.synced++;
+    });
     await markDone(
       this.collections,
       commits.map((c) => c._id),
     );
   }
+
 }
 
 interface WriteErrorLike {

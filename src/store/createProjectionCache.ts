@@ -3,7 +3,7 @@ import { CACHE_REFRESH_COMMENT, ProjectionCache, type ProjectionCacheOptions } f
 import { coalescedReader, readProjectionVersion, type ProjectionVersion } from './projectionVersion.js';
 import { readStates } from './projection.js';
 import { storeCall } from './storeCall.js';
-import { ledgerEnd, listBuckets, readAllCommits, readCommitsAfter, startLog } from './tail.js';
+import { ledgerEnd, listBuckets, readAllCommits, readCommit, readCommitsAfter, startLog } from './tail.js';
 
 /** The store's reads of the projection and its version, uncached; the cache wraps them. */
 export interface ProjectionReads {
@@ -31,6 +31,7 @@ export function createProjectionCache(collections: Collections, reads: Projectio
       readAllCommits: (background) => storeCall(() => readAllCommits(collections, background ? CACHE_REFRESH_COMMENT : undefined), deadlineMs),
       listBuckets: () => storeCall(() => listBuckets(collections), deadlineMs),
       startLog: () => storeCall(() => startLog(collections), deadlineMs),
+      readGenesis: () => storeCall(() => readCommit(collections, 0), deadlineMs),
       readVersionForLoad: () => storeCall(() => readProjectionVersion(collections, CACHE_REFRESH_COMMENT), deadlineMs),
       scanStates: () => collections.states.find({}, { comment: CACHE_REFRESH_COMMENT, batchSize: 10_000 }),
       ledgerEnd: () => ledgerEnd(collections, CACHE_REFRESH_COMMENT),
