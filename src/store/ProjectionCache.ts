@@ -23,8 +23,8 @@ export interface ProjectionSource {
   readCommitsAfter(end: number, background?: boolean): Promise<TailDoc[]>;
   /** Every commit still in the log (one read per bucket). */
   readAllCommits(background?: boolean): Promise<TailDoc[]>;
-  /** Starts the log of a ledger that has none (see tail.ts `startLog`); writers only. */
-  startLog(): Promise<void>;
+  /** Starts the log of a ledger that has none (see tail.ts `startLog`), at `knownEnd` if given; writers only. */
+  startLog(knownEnd?: number): Promise<void>;
   /** The log's genesis marker (see `startLog`), or null. */
   readGenesis(): Promise<TailDoc | null>;
   /** The log's bucket numbers (one listCollections). */
@@ -86,8 +86,9 @@ export class ProjectionCache {
   private readonly listeners: ((commit: TailDoc) => void)[] = [];
   // With the cache off: the heads of the commits the last load found in the log.
   private logHints = new Map<string, StateDoc>();
-  // Whether the last load found no log at all.
+  // Whether the last load found no log at all, and the highest gseq in the projection it read (null: not read).
   private logWasEmpty = false;
+  private projectionEnd: number | null = null;
   /** Lookups answered from memory and from the database since start (for tests and the bench). */
   readonly counts = { hits: 0, misses: 0, refreshes: 0, failedRefreshes: 0, follows: 0, commitsApplied: 0 };
   /** How long the last successful load took (s) and how many documents it loaded. */
@@ -173,7 +174,7 @@ export class ProjectionCache {
     if (this.logWasEmpty) {
       // No event may be inserted before the log starts (a reader loading in between would take
       // it for one written before the log, and never follow it).
-      await this.source.startLog();
+      await this.source.startLog(this.projectionEnd ?? undefined);
       await this.refreshOrThrow();
     }
     try {
@@ -330,6 +331,7 @@ export class ProjectionCache {
       start = before.length > 0 ? Math.max(...before.map((commit) => commit.last)) : LOG_NOT_STARTED;
       const byKey = new Map<string, StateDoc>();
       let complete = !this.disabled;
+      let highest = 0;
       if (complete) {
         for await (const doc of this.source.scanStates()) {
           if (byKey.size >= this.options.maxSubjects) {
@@ -337,6 +339,7 @@ export class ProjectionCache {
             break;
           }
           byKey.set(doc._id, doc);
+          if (doc.gseq > highest) highest = doc.gseq;
         }
         if (!complete) {
           byKey.clear();
@@ -360,6 +363,7 @@ export class ProjectionCache {
       if (!complete) for (const commit of commits) for (const event of commit.events) applyEvent(hints, event);
       this.logHints = hints;
       this.logWasEmpty = before.length === 0;
+      this.projectionEnd = complete ? highest : null;
       this.snapshot = snapshot;
       this.lastFollowAt = started;
       for (const listener of this.loadListeners) listener();

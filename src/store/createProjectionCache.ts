@@ -30,7 +30,7 @@ export function createProjectionCache(collections: Collections, reads: Projectio
       readCommitsAfter: (end, background) => storeCall(() => readCommitsAfter(collections, end, background ? CACHE_REFRESH_COMMENT : undefined), deadlineMs),
       readAllCommits: (background) => storeCall(() => readAllCommits(collections, background ? CACHE_REFRESH_COMMENT : undefined), deadlineMs),
       listBuckets: () => storeCall(() => listBuckets(collections), deadlineMs),
-      startLog: () => storeCall(() => startLog(collections), deadlineMs),
+      startLog: (knownEnd) => storeCall(() => startLog(collections, knownEnd), deadlineMs),
       readGenesis: () => storeCall(() => readCommit(collections, 0), deadlineMs),
       readVersionForLoad: () => storeCall(() => readProjectionVersion(collections, CACHE_REFRESH_COMMENT), deadlineMs),
       scanStates: () => collections.states.find({}, { comment: CACHE_REFRESH_COMMENT, batchSize: 10_000 }),

@@ -40,8 +40,10 @@ export function bucketOf(gseq: number): number {
  * before their first insert, so every event after M goes through the log; a racing writer's marker
  * collides and is the same. Idempotent.
  */
-export async function startLog(collections: Collections): Promise<void> {
-  const last = await maxGseq(collections);
+export async function startLog(collections: Collections, knownEnd?: number): Promise<void> {
+  // The projection's highest head is the ledger's end unless a writer died before projecting;
+  // such events collide with the first commit, whose writer then puts them into the log.
+  const last = knownEnd ?? (await maxGseq(collections));
   try {
     await logBucket(collections, 0).insertOne({ _id: 0, last, at: new Date(), events: [], done: true });
   } catch (error) {

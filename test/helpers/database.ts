@@ -4,6 +4,7 @@ import { openStore } from '../../src/store/openStore.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { stateFromHead } from '../../src/store/documents.js';
 import { CACHE_REFRESH_COMMENT } from '../../src/store/ProjectionCache.js';
+import { aSetChange } from './changes.js';
 import type { EventDoc } from '../../src/store/collections.js';
 
 /** The MongoDB-wire server of this test run (FerretDB, or MONGODB_URI). */
@@ -76,4 +77,18 @@ export async function projectionMatchesHead(store: ConsentStore, key: string): P
   await store.projectionSettled();
   const state = await store.collections.states.findOne({ _id: key });
   return head !== null && JSON.stringify(state) === JSON.stringify(stateFromHead(head));
+}
+
+/**
+ * A commit on a second replica of `store`'s database (its own connection, cache and projector),
+ * settled there: `store`'s cache is then one commit behind, as after any other replica's write.
+ */
+export async function commitOnAnotherReplica(store: ConsentStore): Promise<void> {
+  const other = await anotherConnection(store);
+  try {
+    await other.append(aSetChange('someone-else', 'ADVERTISING'), 'another-replica', new Date());
+    await other.projectionSettled();
+  } finally {
+    await other.close();
+  }
 }

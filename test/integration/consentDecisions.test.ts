@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countReads } from '../helpers/database.js';
+import { commitOnAnotherReplica, countReads } from '../helpers/database.js';
 import { aSetChange } from '../helpers/changes.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { readToken } from '../helpers/tokens.js';
@@ -61,8 +61,7 @@ describe('consentDecisions', () => {
     const requests = Array.from({ length: 1000 }, (_, i) => (i % 10 === 9 ? { artistId: 'bulk-a' } : { artistId: 'bulk-b', trackId: `bt-${i % 200}` }));
     const ask = () => countReads(subgraph.store, () => subgraph.query(DECISIONS, { requests, purpose: 'VOICE_REPLICATION' }, reader));
     await subgraph.store.cache!.refresh();
-    await subgraph.store.append(aSetChange('someone-else', 'ADVERTISING'), 'another-replica', new Date());
-    await subgraph.store.projectionSettled(); // its background reads are not the request's
+    await commitOnAnotherReplica(subgraph.store);
     const stale = await ask();
     await subgraph.store.cache!.refresh();
     const { result, reads } = await ask();

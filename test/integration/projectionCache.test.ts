@@ -122,7 +122,7 @@ describe('projection cache', () => {
       }
     }
     expect({ staleOnWriter, staleOnOther, warmAllows }).toEqual({ staleOnWriter: 0, staleOnOther: 0, warmAllows: 1000 });
-  }, 300_000);
+  }, 600_000);
 });
 
 describe('projection cache: version reads', () => {

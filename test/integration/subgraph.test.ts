@@ -1,6 +1,5 @@
-import { aSetChange } from '../helpers/changes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countReads } from '../helpers/database.js';
+import { commitOnAnotherReplica, countReads } from '../helpers/database.js';
 import { startTestSubgraph, type TestSubgraph } from '../helpers/subgraph.js';
 import { adminToken, readToken, writeToken } from '../helpers/tokens.js';
 import { aTrackRef } from '../helpers/representations.js';
@@ -110,8 +109,7 @@ describe('the consent subgraph on a real database', () => {
     const ask = () => countReads(subgraph.store, () => subgraph.query(TRACK_ENTITIES, { representations }, reader));
     // Stale: a commit since the cache was loaded, which it follows with one read of the log.
     await subgraph.store.cache!.refresh();
-    await subgraph.store.append(aSetChange('someone-else', 'ADVERTISING'), 'another-replica', new Date());
-    await subgraph.store.projectionSettled(); // its background reads are not the request's
+    await commitOnAnotherReplica(subgraph.store);
     const stale = await ask();
     // Current: loaded at the version the request reads.
     await subgraph.store.cache!.refresh();
