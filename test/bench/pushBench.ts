@@ -1,6 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -21,6 +20,7 @@ import { readToken, TEST_SECRET } from '../helpers/tokens.js';
 import type { AppenderCommand, AppenderReply } from './pushAppender.js';
 import { monotonicMs } from './monotonicMs.js';
 import type { SubscriberCollection, SubscriberCommand, SubscriberReply, SubscriberStatus } from './pushSubscribers.js';
+import { CLK_TCK, cpuTicks } from './processCpu.js';
 
 // `npm run bench:push`: the push of withdrawals. SUBSCRIBERS graphql-ws subscribers on one replica
 // while writers append on a second replica (same database) as fast as the write path allows, then
@@ -466,23 +466,6 @@ function printEnded(status: SubscriberStatus): void {
   console.log(`subscriptions ended with an error: ${ended.length === 0 ? 'none' : ended.map(([code, count]) => `${count} ${code}`).join(', ')}`);
 }
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-// utime + stime of a process, in clock ticks (Linux /proc).
-async function cpuTicks(pid: number): Promise<number | null> {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return null;
-  }
-}
 
 function pct(values: number[], p: number): string {
   if (values.length === 0) return 'n/a';

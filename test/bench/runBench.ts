@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -26,6 +25,7 @@ import { NaiveStore } from './NaiveStore.js';
 import { runLoad } from './runLoad.js';
 import { artistId, seedBenchData, trackId, trackIndex, type BenchCatalog } from './seedBenchData.js';
 import { runWriteRows } from './writeRows.js';
+import { CLK_TCK, cpuTicks } from './processCpu.js';
 
 // `npm run bench`: seeds a realistic data set, then loads the real subgraph, a naive variant and
 // the in-memory ceiling side by side and prints one table, then the write rows (writeRows.ts).
@@ -489,23 +489,6 @@ async function post(url: string, token: string, body: string): Promise<{ data?: 
   return (await response.json()) as { data?: any; errors?: unknown };
 }
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-// utime + stime of a process, in clock ticks (Linux /proc).
-async function cpuTicks(pid: number): Promise<number | null> {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return null;
-  }
-}
 
 function printRow(row: Row): void {
   const l = row.load;
