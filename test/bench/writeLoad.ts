@@ -119,7 +119,7 @@ async function postJson(url: string, token: string, body: unknown): Promise<any>
 }
 
 /** Sends one setConsent and returns the id of the event it recorded. */
-async function setConsent(url: string, token: string, subject: Subject, i: number): Promise<string> {
+export async function setConsent(url: string, token: string, subject: Subject, i: number): Promise<string> {
   const input = { subject, ...changeOf(i), termsVersion: 'bench-terms-1', source: 'bench' };
   const data = await postJson(url, token, { query: SET_CONSENT, variables: { input } });
   const id = data?.setConsent?.event?.id;
