@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     const refreshSeconds = (performance.now() - refreshStart) / 1000;
     console.log(
       `cache: ${store.cache!.enabled ? `loaded ${catalog.stateDocs} projection documents in ${refreshSeconds.toFixed(2)} s` : 'off (projection larger than CACHE_MAX_SUBJECTS)'} ` +
-        `(what every replica pays after each write), ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB heap in use after loading\n`,
+        `(what a replica pays when it starts or the projection changes outside the commit log), ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB heap in use after loading\n`,
     );
     const stores = {
       real: store,
