@@ -1,6 +1,5 @@
 import { recordsChange } from '../consent/event.js';
 import { BatchIdempotencyConflictError, type IdempotencyConflictError } from '../consent/errors.js';
-export { BatchIdempotencyConflictError } from '../consent/errors.js';
 import type { Change } from '../consent/validate.js';
 import type { Collections, EventDoc, TailDoc } from './collections.js';
 import { eventFromDoc, headOfState, nextEventDoc, type ChainHead, type PositionedEvent } from './documents.js';
@@ -345,31 +344,11 @@ export class LedgerWriter {
 
   private async finishCommit(first: number): Promise<TailDoc | null> {
     const commit = await readCommit(this.collections, first);
-    if (commit !== null && commit.done !== true) {
-      await this.materialize(commit.events);
-      this.projector.enqueue([commit]);
-    }
+    // Its events are in consent_events (they go in before the commit is logged); its projection may not be.
+    if (commit !== null && commit.done !== true) this.projector.enqueue([commit]);
     return commit;
   }
 
-  // The committed events into consent_events. Events already there (a repair sweep got there
-  // first) are skipped; any other collision means something wrote the ledger around the log.
-  private async materialize(events: EventDoc[]): Promise<void> {
-    try {
-      await this.collections.events.insertMany(events, { ordered: false });
-    } catch (error) {
-      if (!hasOnlyDuplicateKeys(error)) throw error;
-      const failed = failedIndexes(error).map((i) => events[i]!._id);
-      const present = await this.collections.events.find({ _id: { $in: failed } }, { projection: { _id: 1, hash: 1 } }).toArray();
-      const sameHash = new Map(present.map((doc) => [doc._id, doc.hash]));
-      const forked = failed.filter((id) => sameHash.get(id) !== events.find((e) => e._id === id)!.hash);
-      if (forked.length > 0) {
-        throw new Error(
-          `ledger events ${forked.join(', ')} collide with events written around the commit log; run \`npm run ledger:verify\` (tools that write consent_events directly must call bumpProjectionVersion)`,
-        );
-      }
-    }
-  }
 }
 
 function sameChange(a: Change, b: Change): boolean {

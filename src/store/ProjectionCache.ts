@@ -33,8 +33,6 @@ export interface ProjectionSource {
   readVersionForLoad(): Promise<ProjectionVersion | null>;
   /** Every projection document, in batches; the cache stops reading when it has seen too many. */
   scanStates(): AsyncIterable<StateDoc>;
-  /** The ledger's highest gseq, for a ledger without a log yet (see tail.ts `ledgerEnd`). */
-  ledgerEnd(): Promise<number>;
 }
 
 /** Options of {@link ProjectionCache}. */

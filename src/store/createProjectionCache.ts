@@ -3,7 +3,7 @@ import { CACHE_REFRESH_COMMENT, ProjectionCache, type ProjectionCacheOptions } f
 import { coalescedReader, readProjectionVersion, type ProjectionVersion } from './projectionVersion.js';
 import { readStates } from './projection.js';
 import { storeCall } from './storeCall.js';
-import { ledgerEnd, listBuckets, readAllCommits, readCommit, readCommitsAfter, startLog } from './tail.js';
+import { listBuckets, readAllCommits, readCommit, readCommitsAfter, startLog } from './tail.js';
 
 /** The store's reads of the projection and its version, uncached; the cache wraps them. */
 export interface ProjectionReads {
@@ -34,7 +34,6 @@ export function createProjectionCache(collections: Collections, reads: Projectio
       readGenesis: () => storeCall(() => readCommit(collections, 0), deadlineMs),
       readVersionForLoad: () => storeCall(() => readProjectionVersion(collections, CACHE_REFRESH_COMMENT), deadlineMs),
       scanStates: () => collections.states.find({}, { comment: CACHE_REFRESH_COMMENT, batchSize: 10_000 }),
-      ledgerEnd: () => ledgerEnd(collections, CACHE_REFRESH_COMMENT),
     },
     options,
   );

@@ -1,5 +1,4 @@
-import type { Collections, EventDoc, StateDoc } from './collections.js';
-import { hasOnlyDuplicateKeys } from './Projector.js';
+import type { Collections, StateDoc, TailDoc } from './collections.js';
 import { healLog, markDone, pruneCommits, readAllCommits } from './tail.js';
 import { chainHead, ledgerHead } from './chainHeads.js';
 import { stateFromHead } from './documents.js';
@@ -62,32 +61,12 @@ export async function repairProjections(
   // 0. Events after the log's end that no commit lists (a writer died between its two inserts):
   // into the log, and projected now (no writer will).
   for (let healed = await healLog(collections); healed.length > 0; healed = await healLog(collections)) {
-    for (const key of new Set(healed.flatMap((commit) => commit.events.map((event) => event.subject)))) {
-      const state = await collections.states.findOne({ _id: key });
-      const head = healed.flatMap((commit) => commit.events).filter((event) => event.subject === key).at(-1)!;
-      if ((state?.seq ?? 0) < head.seq) repaired.add(key);
-      await sync(key);
-    }
-    await markDone(
-      collections,
-      healed.map((commit) => commit._id),
-    );
-    await announceCommit(collections);
+    await projectCommits(collections, healed, sync, repaired);
   }
   // 1. Commits a writer (or its projector) left undone for longer than a projection round takes.
   const undone = (await readAllCommits(collections)).filter((commit) => commit.done !== true);
   const stale = undone.filter((commit) => commit.at.getTime() < now.getTime() - (options.staleCommitMs ?? STALE_COMMIT_MS));
-  for (const commit of stale) {
-    await materialize(collections, commit.events);
-    for (const key of new Set(commit.events.map((event) => event.subject))) {
-      const state = await collections.states.findOne({ _id: key });
-      const head = commit.events.filter((event) => event.subject === key).at(-1)!;
-      if ((state?.seq ?? 0) < head.seq) repaired.add(key);
-      await sync(key);
-    }
-    await markDone(collections, [commit._id]);
-  }
-  if (stale.length > 0) await announceCommit(collections);
+  if (stale.length > 0) await projectCommits(collections, stale, sync, repaired);
 
   // 2. Events written around the log (an older writer, a tool): their projection may be behind. The
   // sweep stops below the first commit still undone, which its own writer is projecting.
@@ -120,11 +99,19 @@ export async function repairProjections(
 /** How old an undone commit must be before the repair sweep takes it over from its writer (ms). */
 export const STALE_COMMIT_MS = 10_000;
 
-// Inserts events that may already be in consent_events (skipping those).
-async function materialize(collections: Collections, events: EventDoc[]): Promise<void> {
-  try {
-    await collections.events.insertMany(events, { ordered: false });
-  } catch (error) {
-    if (!hasOnlyDuplicateKeys(error)) throw error;
+// Brings the projection of every subject of `commits` to its ledger head (adding to `repaired` those
+// found behind), marks the commits done and announces them (a writer that died may never have).
+async function projectCommits(collections: Collections, commits: readonly TailDoc[], sync: (key: string) => Promise<void>, repaired: Set<string>): Promise<void> {
+  const heads = new Map<string, number>();
+  for (const commit of commits) for (const event of commit.events) heads.set(event.subject, event.seq);
+  for (const [key, seq] of heads) {
+    const state = await collections.states.findOne({ _id: key });
+    if ((state?.seq ?? 0) < seq) repaired.add(key);
+    await sync(key);
   }
+  await markDone(
+    collections,
+    commits.map((commit) => commit._id),
+  );
+  await announceCommit(collections);
 }

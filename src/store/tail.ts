@@ -103,20 +103,6 @@ export async function readAllCommits(collections: Collections, comment?: string)
   return commits;
 }
 
-/**
- * The ledger's end as a writer must know it before its first commit: the last gseq of the newest
- * commit, or (for a log that is empty, or behind events written around it) the ledger's highest gseq.
- */
-export async function ledgerEnd(collections: Collections, comment?: string): Promise<number> {
-  const buckets = await listBuckets(collections);
-  let newest = 0;
-  for (const bucket of buckets.slice(-2)) {
-    const doc = await logBucket(collections, bucket).find({}, comment === undefined ? {} : { comment }).sort({ _id: -1 }).limit(1).next();
-    newest = Math.max(newest, doc?.last ?? 0);
-  }
-  return Math.max(newest, await maxGseq(collections, comment));
-}
-
 /** Splits events (in gseq order, contiguous) into commit documents of at most MAX_EVENTS_PER_COMMIT. */
 export function commitsOf(events: readonly EventDoc[], at: Date): TailDoc[] {
   const commits: TailDoc[] = [];

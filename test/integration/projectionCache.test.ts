@@ -4,7 +4,7 @@ import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { nextEventDoc } from '../../src/store/documents.js';
 import { openStore } from '../../src/store/openStore.js';
 import { bumpProjectionVersion } from '../../src/store/projectionVersion.js';
-import { commitsOf, insertCommits, ledgerEnd, LOG_COLLECTION_PREFIX } from '../../src/store/tail.js';
+import { commitsOf, insertCommits, logEnd, LOG_COLLECTION_PREFIX } from '../../src/store/tail.js';
 import { subjectKey } from '../../src/store/subjectKey.js';
 import { aSetChange } from '../helpers/changes.js';
 import { aFreshStore, anotherConnection, countReads, dropStore, mongoUri, projectionMatchesHead } from '../helpers/database.js';
@@ -187,11 +187,12 @@ describe('projection cache: repair and size', () => {
       await store.projectionSettled();
       await other.cache!.refresh();
       expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('ALLOW');
-      // What a writer killed right after its commit leaves: the commit in the log, nothing else
-      // (not in consent_events, no projection, no version change). It was never acknowledged.
+      // What a writer killed right after logging its commit leaves: the event in consent_events and
+      // the commit in the log, but no projection and no version change. It was never acknowledged.
       const head = await store.collections.events.findOne({ _id: `${key}#1` });
-      const end = await ledgerEnd(store.collections);
+      const end = await logEnd(store.collections);
       const event = nextEventDoc(aSetChange('cache-e', 'AI_TRAINING', { choice: 'DENY' }), key, 'crashed', new Date(), head, end, null);
+      await store.collections.events.insertOne(event);
       expect(await insertCommits(store.collections, commitsOf([event], new Date()))).toHaveLength(1);
       expect((await other.statesByKeys([key])).get(key)?.[0]?.choice).toBe('ALLOW'); // no version change: not followed yet
       const { repaired } = await store.repairProjections(0, { staleCommitMs: 0 });
