@@ -251,9 +251,10 @@ class UsageError extends Error {}
 async function openSink(): Promise<ChangeSink> {
   const config = loadConfig();
   if (config.database.uri !== null) {
-    // A batch of 1000 appends takes far longer than one request's deadline.
-    const store = await openStore({ uri: config.database.uri, dbName: config.database.dbName, timeoutMs: Math.max(config.dbTimeoutMs, 120_000) });
-    return storeSink(store, `database ${config.database.dbName} directly (MONGODB_URI), as each line's actor`);
+    // A batch of 1000 appends takes far longer than one request's deadline. The projection is
+    // written once, at the end (each subject once, new ones by insert); reads meanwhile follow the log.
+    const store = await openStore({ uri: config.database.uri, dbName: config.database.dbName, timeoutMs: Math.max(config.dbTimeoutMs, 120_000), deferProjection: true });
+    return storeSink(store, `database ${config.database.dbName} directly (MONGODB_URI), as each line's actor`, (line) => process.stdout.write(`${line}\n`));
   }
   const token = process.env.CONSENT_ADMIN_TOKEN;
   if (!token) {

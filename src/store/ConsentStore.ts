@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { MongoClient } from 'mongodb';
 import type { Decider } from '../consent/decide.js';
 import type { ConsentEvent } from '../consent/event.js';
@@ -50,18 +51,27 @@ export class ConsentStore {
      * this a read can take a multiple of DB_TIMEOUT_MS. @default no deadline beyond the driver's
      */
     readonly deadlineMs?: number,
-    options: { readonly cache?: ProjectionCacheOptions; readonly logger?: Logger } = {},
+    options: {
+      readonly cache?: ProjectionCacheOptions;
+      readonly logger?: Logger;
+      /** Project only when `projectionSettled()` is called (bulk loads: see Projector's `deferred`). */
+      readonly deferProjection?: boolean;
+    } = {},
   ) {
     this.reads = projectionReadsOf(collections, deadlineMs);
     // With the cache off it still follows the commit log, for the writer; reads go to the database.
     this.cache = createProjectionCache(collections, this.reads, options.cache ?? { maxSubjects: 0 }, deadlineMs);
     this.idempotency = new IdempotencyIndex(collections, this.cache);
     // Through `this.syncProjection`, looked up at each call, so a test can stand in a crashing one.
-    this.projector = new Projector(collections, (key) => this.syncProjection(key, { comment: BACKGROUND_COMMENT }), options.logger, {
-      catchUp: () => this.cache.prepareWrite(),
-      headOf: (key) => this.cache.headOf(key),
+    const writerId = randomUUID();
+    this.projector = new Projector(collections, (key) => this.syncProjection(key, { comment: BACKGROUND_COMMENT }), {
+      logger: options.logger,
+      view: { catchUp: () => this.cache.prepareWrite(), headOf: (key) => this.cache.headOf(key) },
+      writer: { lastActiveAt: () => this.writer.lastActiveAt() },
+      id: writerId,
+      deferred: options.deferProjection,
     });
-    this.writer = new LedgerWriter(collections, this.cache, this.idempotency, this.projector, async (key) => (await chainHead(collections, key)).head);
+    this.writer = new LedgerWriter(collections, this.cache, this.idempotency, this.projector, async (key) => (await chainHead(collections, key)).head, writerId);
   }
 
   /** The in-memory copy of the projection that answers current-state reads (and gives the writer its heads). */
@@ -158,8 +168,11 @@ export class ConsentStore {
    * Finds subjects whose projection is behind their ledger head among events after `sinceGseq` and
    * repairs them. Returns the highest gseq seen, to pass as `sinceGseq` next time, and the keys repaired.
    */
-  repairProjections(sinceGseq = 0, options: { staleCommitMs?: number } = {}): Promise<{ lastGseq: number; repaired: string[] }> {
-    return repairProjections(this.collections, sinceGseq, (key) => this.syncProjection(key, { fromLedger: true }), options);
+  repairProjections(sinceGseq = 0, options: { staleCommitMs?: number; deep?: boolean } = {}): Promise<{ lastGseq: number; repaired: string[] }> {
+    return repairProjections(this.collections, sinceGseq, (key) => this.syncProjection(key, { fromLedger: true }), {
+      ...options,
+      ownCommit: (first) => this.projector.has(first),
+    });
   }
 
   /** Whether the database answers a ping within the deadline. */
@@ -175,6 +188,7 @@ export class ConsentStore {
   /** Waits for the projection of acknowledged writes, stops the cache and closes the connection pool. */
   async close(): Promise<void> {
     await this.projector.settled();
+    await this.projector.close();
     await this.cache.close();
     await this.client.close();
   }

@@ -1,6 +1,6 @@
 import type { Collections, TailDoc } from './collections.js';
 import { BACKGROUND_COMMENT, type ProjectionCache } from './ProjectionCache.js';
-import { readAllCommits } from './tail.js';
+import { readAllCommitsWithDone } from './tail.js';
 
 /** Where the event recorded under an idempotency key is. */
 export interface IdempotentEvent {
@@ -73,7 +73,7 @@ export class IdempotencyIndex {
       const cursor = this.collections.events.find({}, { projection: { _id: 1, idem: 1, gseq: 1 }, batchSize: 10_000, comment: BACKGROUND_COMMENT });
       for await (const doc of cursor) if (!isDefaultKey(doc.idem) && !keys.has(doc.idem)) keys.set(doc.idem, { id: doc._id, gseq: doc.gseq, commit: null });
       // Commits not yet in consent_events (a writer died before inserting them) are still in the log.
-      for (const commit of await readAllCommits(this.collections, BACKGROUND_COMMENT)) if (commit.done !== true) this.add(commit);
+      for (const commit of await readAllCommitsWithDone(this.collections, BACKGROUND_COMMENT)) if (commit.done !== true) this.add(commit);
       if (this.generation !== generation) this.keys = null;
     } catch (error) {
       if (this.keys === keys) this.keys = null;

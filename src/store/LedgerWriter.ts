@@ -10,7 +10,7 @@ import { announceCommit, askForTurn } from './projectionVersion.js';
 import { failedIndexes, hasOnlyDuplicateKeys, type Projector } from './Projector.js';
 import { storeCall } from './storeCall.js';
 import { subjectKey } from './subjectKey.js';
-import { healLog, logEvents, readCommit } from './tail.js';
+import { healLog, isDone, logEvents, readCommit } from './tail.js';
 
 /** What an append recorded, or found already recorded under the same idempotency key. */
 export interface Appended extends PositionedEvent {
@@ -91,6 +91,8 @@ export class LedgerWriter {
     private readonly projector: Projector,
     /** The head of a subject the cache doesn't know (cache off): read from the database. */
     private readonly readHead: (key: string) => Promise<ChainHead | null>,
+    /** This writer's name: in its commits (`by`), its projector's heartbeat and its requests for a turn. */
+    readonly id: string = randomUUID(),
   ) {}
 
   /**
@@ -111,6 +113,13 @@ export class LedgerWriter {
   appendMany(items: readonly AppendItem[]): Promise<Appended[]> {
     return this.submit(items, true);
   }
+
+  /** When the writer last had changes queued or a commit under way (monotonic ms; the Projector gives way to it). */
+  lastActiveAt(): number {
+    return this.draining !== null ? performance.now() : this.idleSince;
+  }
+
+  private idleSince = 0;
 
   private submit(items: readonly AppendItem[], atomic: boolean): Promise<Appended[]> {
     if (items.length === 0) return Promise.resolve([]);
@@ -134,6 +143,7 @@ export class LedgerWriter {
     if (this.draining !== null) return;
     this.draining = this.drain().finally(() => {
       this.draining = null;
+      this.idleSince = performance.now();
       if (this.queue.length > 0) this.kick();
     });
   }
@@ -168,8 +178,6 @@ export class LedgerWriter {
   // explain (another writer between its two inserts, or one that died there).
   private readonly suspects = new Set<string>();
   private stalls = 0;
-  // This writer's name in `waiting` requests.
-  private readonly id = randomUUID();
 
   // One group commit. Returns the groups with changes still to write (the ledger moved on under them).
   private async commitRound(round: Group[]): Promise<Group[]> {
@@ -231,7 +239,7 @@ export class LedgerWriter {
     }
     if (done.length > 0) {
       // Into the log before acknowledging: what followers (caches, other writers) read.
-      const logged = await logEvents(this.collections, done);
+      const logged = await logEvents(this.collections, done, this.id);
       this.cache.applyCommits(logged);
       await announceCommit(this.collections);
       this.projector.enqueue(logged);
@@ -345,7 +353,7 @@ export class LedgerWriter {
   private async finishCommit(first: number): Promise<TailDoc | null> {
     const commit = await readCommit(this.collections, first);
     // Its events are in consent_events (they go in before the commit is logged); its projection may not be.
-    if (commit !== null && commit.done !== true) this.projector.enqueue([commit]);
+    if (commit !== null && !(await isDone(this.collections, commit))) this.projector.enqueue([commit]);
     return commit;
   }
 

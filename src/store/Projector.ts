@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Collections, StateDoc, TailDoc } from './collections.js';
+import { HEARTBEAT_MS, WRITER_HEARTBEAT_PREFIX } from './projectionVersion.js';
 import { stateFromHead } from './documents.js';
 import { isDuplicateKey } from './storeCall.js';
 import { markDone } from './tail.js';
@@ -14,6 +15,52 @@ const SYNC_CONCURRENCY = 1;
 /** Rounds of "write, follow the log, write what moved on" before falling back to `sync`. */
 const MAX_WRITE_ROUNDS = 5;
 
+/**
+ * Before each update, the projector waits until the writer has been idle this long (ms), or until
+ * YIELD_MAX_MS have passed since its last update. An update of one subject on FerretDB scans the
+ * collection up to that document (hundreds of ms on the bench's projection) and holds the write
+ * lock meanwhile, so a commit that queues behind it waits that long; under a steady stream of
+ * commits the projector writes at most one subject per YIELD_MAX_MS and catches up when the
+ * stream pauses (reads do not wait for it: they follow the commit log). Inserts don't wait.
+ */
+const WRITER_QUIET_MS = 50;
+const YIELD_MAX_MS = 1000;
+
+/** What the projector needs to know about the process's writer: when it last had work (monotonic ms). */
+export interface WriterActivity {
+  lastActiveAt(): number;
+}
+
+/** Fresh projection documents per insertMany. */
+const INSERT_CHUNK = 1000;
+
+/** How a Projector works. */
+export interface ProjectorOptions {
+  readonly logger?: Logger;
+  /** The process's copy of the ledger heads, followed to the log's end by `catchUp`. */
+  readonly view?: { catchUp(): Promise<void>; headOf(key: string): StateDoc | null | undefined };
+  /** The writer to give way to; omitted, updates go at once. */
+  readonly writer?: WriterActivity;
+  /** The writer's id (commits carry it): the heartbeat that keeps other replicas' sweeps off its commits. */
+  readonly id?: string;
+  /**
+   * Write nothing until `settled()` is called, then everything queued at once (a bulk load such as
+   * the import: a subject changed many times is written once, and subjects new to the projection
+   * are inserted, which FerretDB does fast, instead of updated).
+   */
+  readonly deferred?: boolean;
+}
+
+// The heads still to write: the newest per subject, where each subject's chain starts in the
+// commits taken, and those commits' ids (to mark done). Memory grows with subjects, not events.
+interface Batch {
+  readonly heads: Map<string, StateDoc>;
+  readonly firstSeq: Map<string, number>;
+  readonly commits: number[];
+}
+
+const emptyBatch = (): Batch => ({ heads: new Map(), firstSeq: new Map(), commits: [] });
+
 async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
@@ -24,95 +71,157 @@ async function forEachLimited<T>(items: readonly T[], limit: number, run: (item:
 
 /**
  * Writes the projection behind the writer, after acknowledging: reads don't need it (the cache and
- * the database read overlay the commit log), loads and the uncached read path do. Each round takes
- * every commit queued since the last, so a subject changed many times is written once.
+ * the database read overlay the commit log), loads and the uncached read path do. Commits are
+ * folded into one batch as they arrive (the newest head per subject), and each round takes the
+ * whole batch, so a subject changed many times is written once.
  *
- * Subjects whose chain starts in these commits are inserted in one `insertMany` (an insert is what
- * FerretDB does fast); the others go through `sync` (the convergent rewrite of projection.ts,
- * which repairs a stale overwrite by a racing replica). Then the commits are marked done, which
- * lets the log be pruned. A failed round is logged; its commits stay undone and the repair sweep
- * projects them.
+ * Subjects whose chain starts in the batch are inserted with `insertMany` (an insert is what
+ * FerretDB does fast); the others are updated one at a time, giving way to the writer (each update
+ * scans on FerretDB and holds its write lock), then checked against the log and written again if
+ * a racing replica's older head landed last. What the process's copy cannot vouch for goes through
+ * `sync` (the convergent rewrite of projection.ts). Then the commits are marked done, which lets the
+ * log be pruned. A failed round is logged; its commits stay undone and the repair sweep projects them.
  */
 export class Projector {
-  private queue: TailDoc[] = [];
+  private batch: Batch = emptyBatch();
   private running: Promise<void> | null = null;
   private idle: (() => void)[] = [];
+  // The commits queued or being projected, by first gseq.
+  private readonly pending = new Set<number>();
+  // Deferred mode: set by `settled()` until the batch is written.
+  private flushing = false;
+  private lastUpdateAt = 0;
+  private readonly heartbeat: NodeJS.Timeout | null;
   /** Rounds run and subjects written since start (for tests and the bench). */
   readonly counts = { rounds: 0, inserted: 0, synced: 0, failedRounds: 0 };
 
   constructor(
     private readonly collections: Collections,
     private readonly sync: (key: string) => Promise<void>,
-    private readonly logger?: Logger,
-    /** The process's copy of the ledger heads, followed to the log's end by `catchUp`. */
-    private readonly view?: { catchUp(): Promise<void>; headOf(key: string): StateDoc | null | undefined },
-  ) {}
+    private readonly options: ProjectorOptions = {},
+  ) {
+    const id = options.id;
+    this.heartbeat =
+      id === undefined
+        ? null
+        : setInterval(() => {
+            if (this.pending.size > 0) void this.beat(id);
+          }, HEARTBEAT_MS);
+    this.heartbeat?.unref();
+  }
 
-  /** Queues commits to project (their events are in consent_events already). */
+  /** Folds commits into the batch to project (their events are in consent_events already); one already pending is skipped. */
   enqueue(commits: readonly TailDoc[]): void {
-    this.queue.push(...commits);
+    const { heads, firstSeq, commits: ids } = this.batch;
+    for (const commit of commits) {
+      if (this.pending.has(commit._id)) continue;
+      this.pending.add(commit._id);
+      ids.push(commit._id);
+      for (const event of commit.events) {
+        if ((heads.get(event.subject)?.seq ?? 0) < event.seq) heads.set(event.subject, stateFromHead(event));
+        if (event.seq < (firstSeq.get(event.subject) ?? Number.POSITIVE_INFINITY)) firstSeq.set(event.subject, event.seq);
+      }
+    }
     this.kick();
   }
 
-  private kick(): void {
-    if (this.running !== null) return;
-    this.running = this.run().finally(() => {
-      this.running = null;
-      if (this.queue.length > 0) this.kick();
-      else for (const resolve of this.idle.splice(0)) resolve();
-    });
+  /** Whether the commit starting at `first` is queued here or being projected (its writer is alive). */
+  has(first: number): boolean {
+    return this.pending.has(first);
   }
 
-  /** Resolves when every commit queued so far is projected (or its round failed). */
+  /** Resolves when every commit queued so far is projected (or its round failed); in deferred mode, starts the writing. */
   settled(): Promise<void> {
+    if (this.options.deferred === true && this.batch.commits.length > 0) {
+      this.flushing = true;
+      this.kick();
+    }
     if (this.running === null) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  /** Stops the heartbeat and removes this writer's heartbeat document (call once settled). */
+  async close(): Promise<void> {
+    if (this.heartbeat === null) return;
+    clearInterval(this.heartbeat);
+    await this.collections.meta.deleteOne({ _id: WRITER_HEARTBEAT_PREFIX + this.options.id! }).catch(() => undefined);
+  }
+
+  private async beat(id: string): Promise<void> {
+    await this.collections.meta
+      .updateOne({ _id: WRITER_HEARTBEAT_PREFIX + id }, { $set: { token: '', at: new Date(), kind: 'writer' } }, { upsert: true })
+      .catch((error: unknown) => this.options.logger?.debug({ err: error }, 'projector heartbeat failed'));
+  }
+
+  private kick(): void {
+    if (this.running !== null || (this.options.deferred === true && !this.flushing)) return;
+    this.running = this.run().finally(() => {
+      this.running = null;
+      if (this.batch.commits.length > 0 && (this.options.deferred !== true || this.flushing)) this.kick();
+      else {
+        this.flushing = false;
+        for (const resolve of this.idle.splice(0)) resolve();
+      }
+    });
+  }
+
   private async run(): Promise<void> {
-    while (this.queue.length > 0) {
-      const commits = this.queue.splice(0);
+    while (this.batch.commits.length > 0) {
+      const batch = this.batch;
+      this.batch = emptyBatch();
       try {
-        await this.project(commits);
+        await this.project(batch);
         this.counts.rounds++;
       } catch (error) {
         this.counts.failedRounds++;
-        this.logger?.warn({ err: error, commits: commits.map((c) => c._id) }, 'projection round failed; the repair sweep will project these commits');
+        this.options.logger?.warn({ err: error, commits: batch.commits }, 'projection round failed; the repair sweep will project these commits');
+      } finally {
+        for (const first of batch.commits) this.pending.delete(first);
       }
     }
   }
 
-  private async project(commits: readonly TailDoc[]): Promise<void> {
-    const heads = new Map<string, StateDoc>();
-    const firstSeq = new Map<string, number>();
-    for (const commit of commits) {
-      for (const event of commit.events) {
-        heads.set(event.subject, stateFromHead(event));
-        if (!firstSeq.has(event.subject)) firstSeq.set(event.subject, event.seq);
-      }
+  // Waits for a pause in the writer's commits (or YIELD_MAX_MS since the last update).
+  private async giveWay(): Promise<void> {
+    const writer = this.options.writer;
+    if (writer === undefined) return;
+    for (;;) {
+      const now = performance.now();
+      const quietFor = now - writer.lastActiveAt();
+      const sinceUpdate = now - this.lastUpdateAt;
+      if (quietFor >= WRITER_QUIET_MS || sinceUpdate >= YIELD_MAX_MS) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(WRITER_QUIET_MS - quietFor, YIELD_MAX_MS - sinceUpdate))));
     }
+    this.lastUpdateAt = performance.now();
+  }
+
+  private async project({ heads, firstSeq, commits }: Batch): Promise<void> {
     const toSync: string[] = [];
     const fresh = [...heads.values()].filter((doc) => firstSeq.get(doc._id) === 1);
     let toWrite = new Map([...heads].filter(([key]) => firstSeq.get(key) !== 1));
-    if (fresh.length > 0) {
+    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
+      const chunk = fresh.slice(i, i + INSERT_CHUNK);
       try {
-        await this.collections.states.insertMany(fresh, { ordered: false });
-        this.counts.inserted += fresh.length;
+        await this.collections.states.insertMany(chunk, { ordered: false });
+        this.counts.inserted += chunk.length;
       } catch (error) {
         if (!isDuplicateKey(error) && !hasOnlyDuplicateKeys(error)) throw error;
         // Another replica projected some of them first: write those like the others.
-        for (const index of failedIndexes(error)) toWrite.set(fresh[index]!._id, fresh[index]!);
+        const failed = failedIndexes(error);
+        this.counts.inserted += chunk.length - failed.length;
+        for (const index of failed) toWrite.set(chunk[index]!._id, chunk[index]!);
       }
     }
-    if (this.view === undefined) toSync.push(...toWrite.keys());
+    const known = this.options.view;
+    if (known === undefined) toSync.push(...toWrite.keys());
     else {
       // Write each head, then follow the log and write again any subject it shows a newer head
       // for. Enough against a racing replica: its projector writes a newer head only after
       // logging it, so if that write landed before ours (ours would be a stale overwrite), the
       // commit was in the log before our follow, which sees it and writes it again.
-      const known = this.view;
       for (let round = 0; round < MAX_WRITE_ROUNDS && toWrite.size > 0; round++) {
         await forEachLimited([...toWrite.values()], SYNC_CONCURRENCY, async (doc) => {
+          await this.giveWay();
           await this.collections.states.replaceOne({ _id: doc._id }, doc, { upsert: true }).catch(async (error: unknown) => {
             // Two upserts of a missing document race on _id: the other is in; overwrite it.
             if (!isDuplicateKey(error)) throw error;
@@ -121,8 +230,11 @@ export class Projector {
           this.counts.synced++;
         });
         await known.catchUp();
+        // A subject with commits folded in since is written again by the next round, which checks again.
+        const queued = this.batch.heads;
         const again = new Map<string, StateDoc>();
         for (const [key, doc] of toWrite) {
+          if (queued.has(key)) continue;
           const head = known.headOf(key);
           if (head === undefined) toSync.push(key);
           else if (head !== null && head.seq > doc.seq) again.set(key, head);
@@ -133,15 +245,12 @@ export class Projector {
     }
     // What the cache cannot vouch for: rewrite from the ledger head and re-read until it matches.
     await forEachLimited(toSync, SYNC_CONCURRENCY, async (key) => {
+      await this.giveWay();
       await this.sync(key);
       this.counts.synced++;
     });
-    await markDone(
-      this.collections,
-      commits.map((c) => c._id),
-    );
+    await markDone(this.collections, commits);
   }
-
 }
 
 interface WriteErrorLike {

@@ -50,6 +50,8 @@ export interface MetaDoc {
   epoch?: string;
   /** A writer starved by another's back-to-back commits asks it to leave a gap (LedgerWriter). */
   waiting?: { by: string; at: Date };
+  /** A writer's heartbeat (`_id` `writer:<id>`, `at` its last beat): its projector still has commits to finish. */
+  kind?: 'writer';
 }
 
 /**
@@ -62,8 +64,14 @@ export interface TailDoc {
   last: number;
   at: Date;
   events: EventDoc[];
-  /** Set once every event is in consent_events and every subject's projection is at or past it. */
+  /**
+   * Set on commits read with their done markers (tail.ts `readAllCommitsWithDone`), and stored on
+   * logs written before the markers: every event is in consent_events and every subject's
+   * projection is at or past it.
+   */
   done?: boolean;
+  /** The id of the writer that made the commit (absent when a sweep put orphaned events into the log). */
+  by?: string;
 }
 
 /** The service's collections. */

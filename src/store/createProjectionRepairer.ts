@@ -9,6 +9,11 @@ export interface ProjectionRepairerOptions {
   readonly intervalMs?: number;
   /** How old an undone commit must be before a sweep finishes it for its writer (ms). @default STALE_COMMIT_MS */
   readonly staleCommitMs?: number;
+  /**
+   * Time between deep sweeps (ms), which also heal the log and read the ledger for events written
+   * around it; the first sweep is always deep. @default 60000
+   */
+  readonly deepIntervalMs?: number;
 }
 
 /** Brings projections back to the ledger head after a writer died between its two writes. */
@@ -22,20 +27,28 @@ export interface ProjectionRepairer {
 }
 
 /**
- * A periodic projection repair sweep: each sweep looks only at ledger events newer than the last
- * one seen, so it stays cheap however long the ledger grows. A failed sweep (database down) is
- * logged and retried on the next tick from the same point.
+ * A periodic projection repair sweep. Each sweep finishes commits left undone too long and prunes
+ * the log (reads of the small log collections); the first sweep, and then one every
+ * `deepIntervalMs`, also heals the log and reads the ledger events newer than the last deep sweep
+ * saw, so it stays bounded however long the ledger grows (on FerretDB those reads are scans, hence
+ * not every tick). A failed sweep (database down) is logged and retried on the next tick from the
+ * same point.
  */
 export function createProjectionRepairer(options: ProjectionRepairerOptions): ProjectionRepairer {
   const intervalMs = options.intervalMs ?? 5000;
+  const deepIntervalMs = options.deepIntervalMs ?? 60_000;
   let since = 0;
+  let lastDeep: number | null = null;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<string[]> | null = null;
 
   const sweepOnce = async (): Promise<string[]> => {
     try {
-      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs });
+      const started = performance.now();
+      const deep = lastDeep === null || started - lastDeep >= deepIntervalMs;
+      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs, deep });
       since = lastGseq;
+      if (deep) lastDeep = started;
       if (repaired.length > 0) options.logger.warn({ repaired }, 'repaired projections behind the ledger');
       return repaired;
     } catch (error) {

@@ -12,6 +12,8 @@ export interface StoreOptions {
   readonly timeoutMs: number;
   /** Answer current-state reads from an exact in-memory copy of the projection (ProjectionCache); omitted: off. */
   readonly cache?: ProjectionCacheOptions;
+  /** Project only when `projectionSettled()` is called (bulk loads such as the import). @default false */
+  readonly deferProjection?: boolean;
 }
 
 /**
@@ -25,7 +27,7 @@ export async function openStore(options: StoreOptions): Promise<ConsentStore> {
     const collections = collectionsOf(client.db(options.dbName));
     await ensureIndexes(collections);
     await ensureProjectionVersion(collections);
-    return new ConsentStore(client, collections, options.timeoutMs, { cache: options.cache });
+    return new ConsentStore(client, collections, options.timeoutMs, { cache: options.cache, deferProjection: options.deferProjection });
   } catch (error) {
     await client.close();
     throw error;

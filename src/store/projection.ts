@@ -1,8 +1,8 @@
 import type { Collections, StateDoc, TailDoc } from './collections.js';
-import { healLog, markDone, pruneCommits, readAllCommits } from './tail.js';
+import { healLog, markDone, pruneCommits, readAllCommitsWithDone } from './tail.js';
 import { chainHead, ledgerHead } from './chainHeads.js';
 import { stateFromHead } from './documents.js';
-import { announceCommit, bumpProjectionVersion } from './projectionVersion.js';
+import { announceCommit, bumpProjectionVersion, HEARTBEAT_MS, liveWriters } from './projectionVersion.js';
 import { isDuplicateKey, storeCall } from './storeCall.js';
 
 /** Most rounds a projection sync chases a head that concurrent writers keep moving (the append bound). */
@@ -54,19 +54,31 @@ export async function repairProjections(
   collections: Collections,
   sinceGseq: number,
   sync: (key: string) => Promise<void>,
-  options: { staleCommitMs?: number; now?: Date } = {},
+  options: RepairOptions = {},
 ): Promise<{ lastGseq: number; repaired: string[] }> {
   const now = options.now ?? new Date();
+  const deep = options.deep ?? true;
   const repaired = new Set<string>();
   // 0. Events after the log's end that no commit lists (a writer died between its two inserts):
   // into the log, and projected now (no writer will).
-  for (let healed = await healLog(collections); healed.length > 0; healed = await healLog(collections)) {
-    await projectCommits(collections, healed, sync, repaired);
+  if (deep) {
+    for (let healed = await healLog(collections); healed.length > 0; healed = await healLog(collections)) {
+      await projectCommits(collections, healed, sync, repaired);
+    }
   }
-  // 1. Commits a writer (or its projector) left undone for longer than a projection round takes.
-  const undone = (await readAllCommits(collections)).filter((commit) => commit.done !== true);
-  const stale = undone.filter((commit) => commit.at.getTime() < now.getTime() - (options.staleCommitMs ?? STALE_COMMIT_MS));
+  // 1. Commits a writer (or its projector) left undone for longer than a projection round takes,
+  // except those this process's projector is still working through.
+  const staleMs = options.staleCommitMs ?? STALE_COMMIT_MS;
+  const undone = (await readAllCommitsWithDone(collections)).filter((commit) => commit.done !== true);
+  const old = undone.filter((commit) => commit.at.getTime() < now.getTime() - staleMs && !(options.ownCommit?.(commit._id) ?? false));
+  // A writer whose projector beat lately (within staleMs, and at least two beats) is alive and working through its commits.
+  const live = old.some((commit) => commit.by !== undefined) ? await liveWriters(collections, now, Math.max(staleMs, 2 * HEARTBEAT_MS)) : new Set<string>();
+  const stale = old.filter((commit) => commit.by === undefined || !live.has(commit.by));
   if (stale.length > 0) await projectCommits(collections, stale, sync, repaired);
+  if (!deep) {
+    await pruneCommits(collections, now);
+    return { lastGseq: sinceGseq, repaired: [...repaired] };
+  }
 
   // 2. Events written around the log (an older writer, a tool): their projection may be behind. The
   // sweep stops below the first commit still undone, which its own writer is projecting.
@@ -96,8 +108,26 @@ export async function repairProjections(
   return { lastGseq, repaired: [...repaired] };
 }
 
-/** How old an undone commit must be before the repair sweep takes it over from its writer (ms). */
-export const STALE_COMMIT_MS = 10_000;
+/**
+ * How old an undone commit must be before the repair sweep takes it over from its writer (ms). A
+ * projector that gives way to a steady stream of commits (Projector.ts) can be this far behind
+ * while alive; taking over costs full-ledger reads on FerretDB, so this errs long. Reads never
+ * wait for it: they follow the log, which keeps undone commits.
+ */
+export const STALE_COMMIT_MS = 60_000;
+
+/** Options of {@link repairProjections}. */
+export interface RepairOptions {
+  readonly staleCommitMs?: number;
+  readonly now?: Date;
+  /**
+   * Also heal the log and look for events written around it (steps 0 and 2, which read the ledger
+   * itself: on FerretDB, scans); otherwise only stale commits and pruning. @default true
+   */
+  readonly deep?: boolean;
+  /** Whether a commit is this process's projector's to finish (skipped however old; other live writers' commits are skipped by their heartbeat). */
+  readonly ownCommit?: (first: number) => boolean;
+}
 
 // Brings the projection of every subject of `commits` to its ledger head (adding to `repaired` those
 // found behind), marks the commits done and announces them (a writer that died may never have).

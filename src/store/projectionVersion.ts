@@ -107,3 +107,24 @@ export async function askForTurn(collections: Collections, writer: string): Prom
 
 /** The `_id` of the document in `consent_meta` where a starved writer asks for a turn. */
 export const TURN_ID = 'turn';
+
+/** `_id` prefix of a writer's heartbeat document in `consent_meta` (Projector), followed by the writer's id. */
+export const WRITER_HEARTBEAT_PREFIX = 'writer:';
+
+/** How often a projector with commits to finish says so (ms); a writer silent for two beats is taken for dead. */
+export const HEARTBEAT_MS = 5000;
+
+/**
+ * The ids of the writers whose projector said within `withinMs` of `now` that it still has commits
+ * to finish; heartbeats ten times older are deleted on the way (writers that stopped without closing).
+ */
+export async function liveWriters(collections: Collections, now: Date, withinMs: number): Promise<Set<string>> {
+  const docs = await collections.meta.find({ kind: 'writer' }).toArray();
+  const live = new Set<string>();
+  for (const doc of docs) {
+    const age = now.getTime() - doc.at.getTime();
+    if (age <= withinMs) live.add(doc._id.slice(WRITER_HEARTBEAT_PREFIX.length));
+    else if (age > 10 * withinMs) await collections.meta.deleteOne({ _id: doc._id, at: doc.at });
+  }
+  return live;
+}

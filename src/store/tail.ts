@@ -26,6 +26,14 @@ export const MAX_EVENTS_PER_COMMIT = 64;
 /** Name prefix of the log's bucket collections. */
 export const LOG_COLLECTION_PREFIX = 'consent_log_';
 
+/**
+ * The collection of done markers, `{_id: first gseq of a commit}`: a commit is done once its
+ * marker exists (or, in logs written before the markers, its own `done` field). A marker is an
+ * insert, so a round of any number of commits is marked done in one `insertMany`; updating the
+ * commit documents themselves would rewrite every event in them (on FerretDB, tens of ms each).
+ */
+export const LOG_DONE_COLLECTION = 'consent_log_done';
+
 /** How long done commits stay in the log (ms): followers that read it more often than this never miss one. */
 export const TAIL_RETAIN_MS = 60_000;
 
@@ -103,12 +111,35 @@ export async function readAllCommits(collections: Collections, comment?: string)
   return commits;
 }
 
+/** `readAllCommits` with `done` set from the done markers (read after the commits: one more read). */
+export async function readAllCommitsWithDone(collections: Collections, comment?: string): Promise<TailDoc[]> {
+  const commits = await readAllCommits(collections, comment);
+  const done = await readDoneMarkers(collections, comment);
+  for (const commit of commits) if (done.has(commit._id)) commit.done = true;
+  return commits;
+}
+
+function doneMarkers(collections: Collections): Collection<{ _id: number }> {
+  return collections.events.db.collection<{ _id: number }>(LOG_DONE_COLLECTION);
+}
+
+/** The first gseqs of the commits marked done (one read of a small collection). */
+export async function readDoneMarkers(collections: Collections, comment?: string): Promise<Set<number>> {
+  const docs = await doneMarkers(collections).find({}, comment === undefined ? {} : { comment }).toArray();
+  return new Set(docs.map((doc) => doc._id));
+}
+
+/** Whether the commit starting at `commit._id` is done. */
+export async function isDone(collections: Collections, commit: TailDoc): Promise<boolean> {
+  return commit.done === true || (await doneMarkers(collections).findOne({ _id: commit._id })) !== null;
+}
+
 /** Splits events (in gseq order, contiguous) into commit documents of at most MAX_EVENTS_PER_COMMIT. */
-export function commitsOf(events: readonly EventDoc[], at: Date): TailDoc[] {
+export function commitsOf(events: readonly EventDoc[], at: Date, by?: string): TailDoc[] {
   const commits: TailDoc[] = [];
   for (let i = 0; i < events.length; i += MAX_EVENTS_PER_COMMIT) {
     const chunk = events.slice(i, i + MAX_EVENTS_PER_COMMIT);
-    commits.push({ _id: chunk[0]!.gseq, last: chunk.at(-1)!.gseq, at, events: chunk });
+    commits.push({ _id: chunk[0]!.gseq, last: chunk.at(-1)!.gseq, at, events: chunk, ...(by === undefined ? {} : { by }) });
   }
   return commits;
 }
@@ -153,8 +184,25 @@ export function readCommit(collections: Collections, first: number): Promise<Tai
 
 /** Marks commits done: their events are in consent_events and the projection is at or past them. */
 export async function markDone(collections: Collections, firsts: readonly number[]): Promise<void> {
-  // One small update each: FerretDB's updates are slow in large batches (DESIGN §6), and buckets are small.
-  for (const first of firsts) await logBucket(collections, bucketOf(first)).updateOne({ _id: first }, { $set: { done: true } });
+  for (let i = 0; i < firsts.length; i += MARKERS_PER_INSERT) {
+    try {
+      await doneMarkers(collections).insertMany(
+        firsts.slice(i, i + MARKERS_PER_INSERT).map((_id) => ({ _id })),
+        { ordered: false },
+      );
+    } catch (error) {
+      // Marked already (two projectors, or the sweep and a projector, finished the same commit).
+      if (!isDuplicateKey(error) && !hasOnlyDuplicateKeyWriteErrors(error)) throw error;
+    }
+  }
+}
+
+const MARKERS_PER_INSERT = 1000;
+
+function hasOnlyDuplicateKeyWriteErrors(error: unknown): boolean {
+  const writeErrors = (error as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
+  return list.length > 0 && list.every((e) => e.code === 11000);
 }
 
 /**
@@ -164,14 +212,17 @@ export async function markDone(collections: Collections, firsts: readonly number
 export async function pruneCommits(collections: Collections, now: Date): Promise<number[]> {
   const buckets = await listBuckets(collections);
   const dropped: number[] = [];
+  const done = await readDoneMarkers(collections);
   for (const bucket of buckets.slice(0, -1)) {
     const commits = await logBucket(collections, bucket).find({}, { projection: { events: 0 } }).toArray();
-    const prunable = commits.every((c) => c.done === true && c.at.getTime() < now.getTime() - TAIL_RETAIN_MS);
+    const prunable = commits.every((c) => (c.done === true || done.has(c._id)) && c.at.getTime() < now.getTime() - TAIL_RETAIN_MS);
     // Buckets go in order: a follower behind a kept bucket must still find the ones after it.
     if (!prunable) break;
     await logBucket(collections, bucket).drop().catch(() => false);
     dropped.push(bucket);
   }
+  // The markers of the commits dropped (commits start in the bucket of their first gseq).
+  if (dropped.length > 0) await doneMarkers(collections).deleteMany({ _id: { $lte: (dropped.at(-1)! + 1) * LOG_BUCKET_SIZE } });
   return dropped;
 }
 
@@ -183,18 +234,20 @@ export async function logIsEmpty(collections: Collections): Promise<boolean> {
 /** Drops the whole log (tests that wipe the ledger; never the service). */
 export async function dropLog(collections: Collections): Promise<void> {
   for (const bucket of await listBuckets(collections)) await logBucket(collections, bucket).drop().catch(() => false);
+  await doneMarkers(collections).drop().catch(() => false);
 }
 
 /**
- * Puts committed events (contiguous, in gseq order) into the log as commits. A commit already
+ * Puts committed events (contiguous, in gseq order) into the log as commits made `by` a writer
+ * (none: a sweep healing the log). A commit already
  * there (another writer, or a sweep healing the log, got there first) is taken as it is. Returns
  * the commits that now hold the events, in order.
  */
-export async function logEvents(collections: Collections, events: readonly EventDoc[]): Promise<TailDoc[]> {
+export async function logEvents(collections: Collections, events: readonly EventDoc[], by?: string): Promise<TailDoc[]> {
   const logged: TailDoc[] = [];
   let remaining = events;
   while (remaining.length > 0) {
-    const inserted = await insertCommits(collections, commitsOf(remaining, new Date()));
+    const inserted = await insertCommits(collections, commitsOf(remaining, new Date(), by));
     logged.push(...inserted);
     const next = inserted.at(-1)?.last ?? remaining[0]!.gseq - 1;
     remaining = remaining.filter((event) => event.gseq > next);
@@ -226,6 +279,9 @@ export async function logEnd(collections: Collections): Promise<number> {
 export async function healLog(collections: Collections, end?: number): Promise<TailDoc[]> {
   if (end === undefined && (await logIsEmpty(collections))) return [];
   const from = end ?? (await logEnd(collections));
+  // A point read first: nearly always there is no orphan, and on FerretDB the range read below
+  // costs about ten times as much as a lookup that finds nothing (DESIGN §6).
+  if ((await collections.events.findOne({ gseq: from + 1 }, { projection: { _id: 1 } })) === null) return [];
   const orphans = await collections.events.find({ gseq: { $gt: from } }).sort({ gseq: 1 }).limit(1000).toArray();
   let contiguous = 0;
   while (contiguous < orphans.length && orphans[contiguous]!.gseq === from + contiguous + 1) contiguous++;

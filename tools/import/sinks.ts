@@ -40,7 +40,7 @@ export class ImportFailedError extends Error {
  * Writes straight to the ledger with `store.appendMany`: each change as the line's actor, at the
  * time of the write (the ledger's `at` is when it learned a change; the original time is evidence).
  */
-export function storeSink(store: ConsentStore, target: string): ChangeSink {
+export function storeSink(store: ConsentStore, target: string, log: (line: string) => void = () => {}): ChangeSink {
   return {
     target,
     async write(lines) {
@@ -54,7 +54,16 @@ export function storeSink(store: ConsentStore, target: string): ChangeSink {
       }
     },
     async close() {
+      // The store projects at the end (openStore's deferProjection): each changed subject once.
+      const started = performance.now();
       await store.projectionSettled();
+      const { inserted, synced, failedRounds } = store.projector.counts;
+      if (inserted + synced + failedRounds > 0) {
+        log(
+          `Projection: ${inserted} subjects inserted, ${synced} updated in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+            (failedRounds > 0 ? ` (${failedRounds} rounds failed: the service's repair sweep finishes them)` : ''),
+        );
+      }
       await store.close();
     },
   };
