@@ -401,7 +401,7 @@ export class ConsentService {
   // later of the request's instant and its event's.
   private async payloadsOf(checked: readonly CheckedChange[], results: readonly AppendResult[]): Promise<ConsentChangePayload[]> {
     const keys = new Set(checked.flatMap(({ change, parties }) => subjectsOf(parties, change.subject.trackId).map(subjectKey)));
-    const states = await this.deps.store.statesByKeys([...keys]);
+    const states = await this.deps.store.statesAfterWrites([...keys], results);
     const load = async (key: string) => states.get(key) ?? [];
     return Promise.all(
       checked.map(async ({ change, parties }, i) => {

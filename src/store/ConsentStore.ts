@@ -92,6 +92,17 @@ export class ConsentStore {
     return new Map([...docs].map(([key, doc]) => [key, statementsOf(doc)]));
   }
 
+  /**
+   * `statesByKeys` for the payload of writes this store just acknowledged (`results`): from the
+   * cache's copy without a read when it has applied them (it then also holds every write
+   * acknowledged before they were submitted, on any replica), else as `statesByKeys`.
+   */
+  async statesAfterWrites(keys: readonly string[], results: readonly AppendResult[]): Promise<Map<string, Statement[]>> {
+    const through = results.reduce((max, result) => Math.max(max, Number(result.revision)), 0);
+    const docs = this.cache.statesThrough(keys, through) ?? (await this.stateDocsByKeys(keys));
+    return new Map([...docs].map(([key, doc]) => [key, statementsOf(doc)]));
+  }
+
   /** The projection documents behind `statesByKeys` (the benchmark's variants replace this read). */
   protected stateDocsByKeys(keys: readonly string[]): Promise<Map<string, StateDoc>> {
     return this.cache.statesByKeys(keys);
@@ -127,7 +138,7 @@ export class ConsentStore {
 
   /** A page of the artists whose artist-wide statements allow `purpose` by `decider`. */
   artistsAllowing(purpose: Purpose, decider: Decider, options: ArtistsAllowingOptions): Promise<ArtistPage> {
-    return artistsAllowing(this.collections, purpose, decider, { ...options, deadlineMs: this.deadlineMs });
+    return artistsAllowing(this.collections, purpose, decider, { ...options, deadlineMs: this.deadlineMs, current: (keys) => this.stateDocsByKeys(keys) });
   }
 
   /**

@@ -184,6 +184,24 @@ export class ProjectionCache {
     }
   }
 
+  /**
+   * The keys' documents from memory, without a read, when the copy is complete and has applied
+   * every gseq up to `through`; null otherwise. For the payload of this process's own writes: the
+   * writer followed the log to its end just before committing them, so the copy holds every write
+   * acknowledged before they were submitted, and the writes themselves.
+   */
+  statesThrough(keys: readonly string[], through: number): Map<string, StateDoc> | null {
+    const snapshot = this.snapshot;
+    if (snapshot === null || this.disabled || !snapshot.complete || snapshot.end < through) return null;
+    this.counts.hits++;
+    const found = new Map<string, StateDoc>();
+    for (const key of keys) {
+      const doc = snapshot.byKey.get(key);
+      if (doc !== undefined) found.set(key, doc);
+    }
+    return found;
+  }
+
   /** The subject's head as of `end`: null when it has none; undefined when the copy doesn't know (cache off). */
   headOf(key: string): StateDoc | null | undefined {
     const snapshot = this.snapshot;

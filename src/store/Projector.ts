@@ -24,7 +24,7 @@ const MAX_WRITE_ROUNDS = 5;
  * stream pauses (reads do not wait for it: they follow the commit log). Inserts don't wait.
  */
 const WRITER_QUIET_MS = 50;
-const YIELD_MAX_MS = 1000;
+const YIELD_MAX_MS = 3000;
 
 /** What the projector needs to know about the process's writer: when it last had work (monotonic ms). */
 export interface WriterActivity {

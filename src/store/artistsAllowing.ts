@@ -33,7 +33,16 @@ export async function artistsAllowing(
   collections: Collections,
   purpose: Purpose,
   decider: Decider,
-  options: ArtistsAllowingOptions & { readonly deadlineMs?: number },
+  options: ArtistsAllowingOptions & {
+    readonly deadlineMs?: number;
+    /**
+     * The current heads of projection keys (the cache, which follows the commit log): the
+     * projection is written after acknowledging, so a document read here may be behind its
+     * subject; each is decided on its current head instead. An artist whose first allowing
+     * statement is not in the projection yet is left out until it is (never a stale allow).
+     */
+    readonly current?: (keys: readonly string[]) => Promise<Map<string, StateDoc>>;
+  },
 ): Promise<ArtistPage> {
   const chunk = Math.min(1000, Math.max(100, (options.first + 1) * 2));
   const found: string[] = [];
@@ -43,8 +52,9 @@ export async function artistsAllowing(
     // Where the default denies, only artists with a statement on the purpose's lineage can allow it.
     if (decider.policy.defaults[purpose] === 'DENY') filter['statements.purpose'] = { $in: [...lineage(purpose)] };
     const docs = await storeCall(() => collections.states.find(filter, { batchSize: chunk }).sort({ _id: 1 }).limit(chunk).toArray(), options.deadlineMs);
+    const current = options.current === undefined ? null : await options.current(docs.map((doc) => doc._id));
     for (const doc of docs) {
-      const decision = decider.decide(purpose, { track: null, artist: statementsOf(doc) }, options.at);
+      const decision = decider.decide(purpose, { track: null, artist: statementsOf(current?.get(doc._id) ?? doc) }, options.at);
       if (decision.allowed) found.push(doc.artistId);
       if (found.length > options.first) return { artistIds: found.slice(0, options.first), hasNextPage: true };
     }

@@ -10,8 +10,8 @@ export interface ProjectionRepairerOptions {
   /** How old an undone commit must be before a sweep finishes it for its writer (ms). @default STALE_COMMIT_MS */
   readonly staleCommitMs?: number;
   /**
-   * Time between deep sweeps (ms), which also heal the log and read the ledger for events written
-   * around it; the first sweep is always deep. @default 60000
+   * Time between deep sweeps (ms), which repair; the others only prune the log. The first sweep is
+   * always deep. @default 60000
    */
   readonly deepIntervalMs?: number;
 }
@@ -27,12 +27,12 @@ export interface ProjectionRepairer {
 }
 
 /**
- * A periodic projection repair sweep. Each sweep finishes commits left undone too long and prunes
- * the log (reads of the small log collections); the first sweep, and then one every
- * `deepIntervalMs`, also heals the log and reads the ledger events newer than the last deep sweep
- * saw, so it stays bounded however long the ledger grows (on FerretDB those reads are scans, hence
- * not every tick). A failed sweep (database down) is logged and retried on the next tick from the
- * same point.
+ * A periodic projection repair sweep. Every tick prunes the log; the first sweep, and then one
+ * every `deepIntervalMs`, also repairs: heals the log, finishes commits left undone too long by a
+ * writer that stopped beating, and reads the ledger events newer than the last deep sweep saw, so it
+ * stays bounded however long the ledger grows (on FerretDB those reads are scans, and the whole log
+ * is read: hence not every tick). A failed sweep (database down) is logged and retried on the next
+ * tick from the same point.
  */
 export function createProjectionRepairer(options: ProjectionRepairerOptions): ProjectionRepairer {
   const intervalMs = options.intervalMs ?? 5000;

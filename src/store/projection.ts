@@ -57,14 +57,15 @@ export async function repairProjections(
   options: RepairOptions = {},
 ): Promise<{ lastGseq: number; repaired: string[] }> {
   const now = options.now ?? new Date();
-  const deep = options.deep ?? true;
+  if (options.deep === false) {
+    await pruneCommits(collections, now);
+    return { lastGseq: sinceGseq, repaired: [] };
+  }
   const repaired = new Set<string>();
   // 0. Events after the log's end that no commit lists (a writer died between its two inserts):
   // into the log, and projected now (no writer will).
-  if (deep) {
-    for (let healed = await healLog(collections); healed.length > 0; healed = await healLog(collections)) {
-      await projectCommits(collections, healed, sync, repaired);
-    }
+  for (let healed = await healLog(collections); healed.length > 0; healed = await healLog(collections)) {
+    await projectCommits(collections, healed, sync, repaired);
   }
   // 1. Commits a writer (or its projector) left undone for longer than a projection round takes,
   // except those this process's projector is still working through.
@@ -75,10 +76,6 @@ export async function repairProjections(
   const live = old.some((commit) => commit.by !== undefined) ? await liveWriters(collections, now, Math.max(staleMs, 2 * HEARTBEAT_MS)) : new Set<string>();
   const stale = old.filter((commit) => commit.by === undefined || !live.has(commit.by));
   if (stale.length > 0) await projectCommits(collections, stale, sync, repaired);
-  if (!deep) {
-    await pruneCommits(collections, now);
-    return { lastGseq: sinceGseq, repaired: [...repaired] };
-  }
 
   // 2. Events written around the log (an older writer, a tool): their projection may be behind. The
   // sweep stops below the first commit still undone, which its own writer is projecting.
@@ -121,8 +118,8 @@ export interface RepairOptions {
   readonly staleCommitMs?: number;
   readonly now?: Date;
   /**
-   * Also heal the log and look for events written around it (steps 0 and 2, which read the ledger
-   * itself: on FerretDB, scans); otherwise only stale commits and pruning. @default true
+   * Repair: heal the log, finish stale commits and look for events written around the log (reads
+   * of the ledger, on FerretDB scans, and of the whole log); otherwise only prune. @default true
    */
   readonly deep?: boolean;
   /** Whether a commit is this process's projector's to finish (skipped however old; other live writers' commits are skipped by their heartbeat). */

@@ -173,9 +173,9 @@ describe('changeConsents', () => {
     expect(await ledger()).toEqual(before);
   });
 
-  it('writes 1000 changes with one appendMany and decides them all with one state read, in input order', async () => {
+  it('writes 1000 changes with one appendMany and decides them all with one state lookup, in input order', async () => {
     const appendMany = vi.spyOn(subgraph.store, 'appendMany');
-    const statesByKeys = vi.spyOn(subgraph.store, 'statesByKeys');
+    const statesByKeys = vi.spyOn(subgraph.store, 'statesAfterWrites');
     const purposes = ['AI_TRAINING', 'RECOMMENDATION'];
     const changes = Array.from({ length: MAX_CHANGES_PER_CALL }, (_, i) =>
       i % 5 === 4 ? aClearItem(`bulk-${i % 400}`, 'ADVERTISING', { trackId: `bulk-t-${i}` }) : aSetItem(`bulk-${i % 400}`, purposes[i % 2]!, { choice: i % 3 ? 'ALLOW' : 'DENY' }),

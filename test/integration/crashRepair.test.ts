@@ -58,7 +58,7 @@ describe('a writer killed between the ledger insert and the projection update', 
 
   it('is repaired by the running service\'s periodic sweep, without a restart', async () => {
     const { logger, lines } = capturedLogger();
-    const repairer = createProjectionRepairer({ store: subgraph.store, logger, intervalMs: 200, staleCommitMs: 300 });
+    const repairer = createProjectionRepairer({ store: subgraph.store, logger, intervalMs: 200, deepIntervalMs: 200, staleCommitMs: 300 });
     repairers.push(repairer);
     await repairer.start();
     const allow = { subject: { artistId: 'a-live' }, purpose: 'AI_TRAINING', choice: 'ALLOW', termsVersion: 'tos-1' };

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import { createDecider } from '../../src/consent/decide.js';
+import { DEFAULT_POLICY } from '../../src/consent/policy.js';
 import { stateFromHead } from '../../src/store/documents.js';
 import { openStore } from '../../src/store/openStore.js';
 import { HEARTBEAT_MS, WRITER_HEARTBEAT_PREFIX } from '../../src/store/projectionVersion.js';
@@ -65,6 +67,20 @@ describe('Projector', () => {
     await store.projectionSettled();
     expect(store.projector.counts).toMatchObject({ inserted: 1, synced: 1, failedRounds: 0 });
     expect(await projectionIsAtHeads(store, ['artist/defer-old'])).toBe(true);
+  });
+
+  it('artistsAllowing decides each listed artist on its current head, not on a projection still behind it', async () => {
+    const store = await aDeferredStore();
+    const decider = createDecider(DEFAULT_POLICY);
+    const list = async () => (await store.artistsAllowing('AI_TRAINING', decider, { first: 10, afterArtistId: null, at: new Date() })).artistIds;
+    await store.append(aSetChange('listed-1', 'AI_TRAINING'), 'test', new Date());
+    await store.append(aSetChange('listed-2', 'AI_TRAINING'), 'test', new Date());
+    await store.projectionSettled();
+    expect(await list()).toEqual(['listed-1', 'listed-2']);
+    // The withdrawal is acknowledged; its projection is not written yet.
+    await store.append(aSetChange('listed-1', 'AI_TRAINING', { choice: 'DENY' }), 'test', new Date());
+    expect((await store.collections.states.findOne({ _id: 'artist/listed-1' }))?.statements[0]?.choice).toBe('ALLOW');
+    expect(await list()).toEqual(['listed-2']);
   });
 
   it("a sweep on another replica leaves a live writer's old undone commits to it, and it finishes them", async () => {
