@@ -179,7 +179,7 @@ export class ConsentStore {
    * Finds subjects whose projection is behind their ledger head among events after `sinceGseq` and
    * repairs them. Returns the highest gseq seen, to pass as `sinceGseq` next time, and the keys repaired.
    */
-  repairProjections(sinceGseq = 0, options: { staleCommitMs?: number; deep?: boolean } = {}): Promise<{ lastGseq: number; repaired: string[] }> {
+  repairProjections(sinceGseq = 0, options: { staleCommitMs?: number; deep?: boolean; aroundLog?: boolean } = {}): Promise<{ lastGseq: number; repaired: string[] }> {
     return repairProjections(this.collections, sinceGseq, (key) => this.syncProjection(key, { fromLedger: true }), {
       ...options,
       ownCommit: (first) => this.projector.has(first),

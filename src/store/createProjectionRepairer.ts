@@ -28,11 +28,11 @@ export interface ProjectionRepairer {
 
 /**
  * A periodic projection repair sweep. Every tick prunes the log; the first sweep, and then one
- * every `deepIntervalMs`, also repairs: heals the log, finishes commits left undone too long by a
- * writer that stopped beating, and reads the ledger events newer than the last deep sweep saw, so it
- * stays bounded however long the ledger grows (on FerretDB those reads are scans, and the whole log
- * is read: hence not every tick). A failed sweep (database down) is logged and retried on the next
- * tick from the same point.
+ * every `deepIntervalMs`, also repairs: heals the log and finishes commits left undone too long by
+ * a writer that stopped beating (on FerretDB these read the whole log and scan the ledger for one
+ * missing gseq: hence not every tick). The first sweep also reads the ledger for events written
+ * around the log, which can only predate it. A failed sweep (database down) is logged and retried
+ * on the next tick.
  */
 export function createProjectionRepairer(options: ProjectionRepairerOptions): ProjectionRepairer {
   const intervalMs = options.intervalMs ?? 5000;
@@ -46,7 +46,8 @@ export function createProjectionRepairer(options: ProjectionRepairerOptions): Pr
     try {
       const started = performance.now();
       const deep = lastDeep === null || started - lastDeep >= deepIntervalMs;
-      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs, deep });
+      // Events written around the log can only predate it (see RepairOptions.aroundLog): looked for until a sweep succeeds.
+      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs, deep, aroundLog: lastDeep === null });
       since = lastGseq;
       if (deep) lastDeep = started;
       if (repaired.length > 0) options.logger.warn({ repaired }, 'repaired projections behind the ledger');

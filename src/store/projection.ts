@@ -77,8 +77,13 @@ export async function repairProjections(
   const stale = old.filter((commit) => commit.by === undefined || !live.has(commit.by));
   if (stale.length > 0) await projectCommits(collections, stale, sync, repaired);
 
-  // 2. Events written around the log (an older writer, a tool): their projection may be behind. The
-  // sweep stops below the first commit still undone, which its own writer is projecting.
+  // 2. Events written around the log (before it started, by an older writer, or a tool): their
+  // projection may be behind. The sweep stops below the first commit still undone, which its own
+  // writer is projecting.
+  if (options.aroundLog === false) {
+    await pruneCommits(collections, now);
+    return { lastGseq: sinceGseq, repaired: [...repaired] };
+  }
   const floor = undone.find((commit) => !stale.includes(commit))?._id ?? Number.POSITIVE_INFINITY;
   const heads = new Map<string, number>();
   let lastGseq = sinceGseq;
@@ -122,6 +127,13 @@ export interface RepairOptions {
    * of the ledger, on FerretDB scans, and of the whole log); otherwise only prune. @default true
    */
   readonly deep?: boolean;
+  /**
+   * In a deep sweep, also read the ledger after `sinceGseq` for events written around the log
+   * (step 2: on FerretDB a scan of the whole ledger, ~10 s on the bench's). Every event after the
+   * log's genesis is in the log (gseq is unique, and events after its end are healed into it), so
+   * the repairer does this at start-up only. @default true
+   */
+  readonly aroundLog?: boolean;
   /** Whether a commit is this process's projector's to finish (skipped however old; other live writers' commits are skipped by their heartbeat). */
   readonly ownCommit?: (first: number) => boolean;
 }
