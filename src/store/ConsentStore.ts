@@ -68,6 +68,7 @@ export class ConsentStore {
       logger: options.logger,
       view: { catchUp: () => this.cache.prepareWrite(), headOf: (key) => this.cache.headOf(key) },
       writer: { lastActiveAt: () => this.writer.lastActiveAt() },
+      commitToken: () => this.cache.currentToken(),
       id: writerId,
       deferred: options.deferProjection,
     });

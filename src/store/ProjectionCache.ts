@@ -29,7 +29,7 @@ export interface ProjectionSource {
   readGenesis(): Promise<TailDoc | null>;
   /** The log's bucket numbers (one listCollections). */
   listBuckets(): Promise<number[]>;
-  /** The version again, for a load (its own read, tagged CACHE_REFRESH_COMMENT like the scan). */
+  /** The version in a read of its own, tagged CACHE_REFRESH_COMMENT like the scan (for a load, and the Projector's looks). */
   readVersionForLoad(): Promise<ProjectionVersion | null>;
   /** Every projection document, in batches; the cache stops reading when it has seen too many. */
   scanStates(): AsyncIterable<StateDoc>;
@@ -116,15 +116,7 @@ export class ProjectionCache {
         }
       }
       if (this.snapshot !== snapshot) continue;
-      if (!this.disabled && snapshot.complete && snapshot.version.epoch === version.epoch) {
-        this.counts.hits++;
-        const found = new Map<string, StateDoc>();
-        for (const key of keys) {
-          const doc = snapshot.byKey.get(key);
-          if (doc !== undefined) found.set(key, doc);
-        }
-        return found;
-      }
+      if (!this.disabled && snapshot.complete && snapshot.version.epoch === version.epoch) return this.fromMemory(snapshot, keys);
       // The projection changed outside the log (a new epoch), or the cache is off: the keys'
       // documents from the database, each replaced by the head the log gave this copy if newer.
       this.counts.misses++;
@@ -193,6 +185,11 @@ export class ProjectionCache {
   statesThrough(keys: readonly string[], through: number): Map<string, StateDoc> | null {
     const snapshot = this.snapshot;
     if (snapshot === null || this.disabled || !snapshot.complete || snapshot.end < through) return null;
+    return this.fromMemory(snapshot, keys);
+  }
+
+  // The keys' documents in the copy (a hit).
+  private fromMemory(snapshot: Snapshot, keys: readonly string[]): Map<string, StateDoc> {
     this.counts.hits++;
     const found = new Map<string, StateDoc>();
     for (const key of keys) {
@@ -214,6 +211,11 @@ export class ProjectionCache {
   /** Heads of subjects in the log as last loaded (a hint for the writer when the cache is off). */
   logHeadOf(key: string): StateDoc | undefined {
     return this.logHints.get(key);
+  }
+
+  /** The projection's version token now, which every commit on any replica replaces (one small background read, for the Projector). */
+  async currentToken(): Promise<string | null> {
+    return (await this.source.readVersionForLoad())?.token ?? null;
   }
 
   /** The newest version a read returned (the writer reads who is waiting for a turn from it). */

@@ -16,12 +16,12 @@ const SYNC_CONCURRENCY = 1;
 const MAX_WRITE_ROUNDS = 5;
 
 /**
- * Before each update, the projector waits until the writer has been idle this long (ms), or until
- * YIELD_MAX_MS have passed since its last update. An update of one subject on FerretDB scans the
- * collection up to that document (hundreds of ms on the bench's projection) and holds the write
- * lock meanwhile, so a commit that queues behind it waits that long; under a steady stream of
- * commits the projector writes at most one subject per YIELD_MAX_MS and catches up when the
- * stream pauses (reads do not wait for it: they follow the commit log). Inserts don't wait.
+ * Before each update, the projector waits until no replica has committed for this long (ms), or
+ * YIELD_MAX_MS. An update of one subject on FerretDB scans the collection up to that document
+ * (hundreds of ms on the bench's projection) and holds the write lock meanwhile, so a commit that
+ * queues behind it waits that long; under a steady stream of commits the projector writes at most
+ * one subject per YIELD_MAX_MS and catches up when the stream pauses (reads do not wait for it:
+ * they follow the commit log). Inserts don't wait.
  */
 const WRITER_QUIET_MS = 50;
 const YIELD_MAX_MS = 3000;
@@ -41,6 +41,8 @@ export interface ProjectorOptions {
   readonly view?: { catchUp(): Promise<void>; headOf(key: string): StateDoc | null | undefined };
   /** The writer to give way to; omitted, updates go at once. */
   readonly writer?: WriterActivity;
+  /** The projection's version token, which every commit replaces (other replicas' commits to give way to). */
+  readonly commitToken?: () => Promise<string | null>;
   /** The writer's id (commits carry it): the heartbeat that keeps other replicas' sweeps off its commits. */
   readonly id?: string;
   /**
@@ -90,7 +92,6 @@ export class Projector {
   private readonly pending = new Set<number>();
   // Deferred mode: set by `settled()` until the batch is written.
   private flushing = false;
-  private lastUpdateAt = 0;
   private readonly heartbeat: NodeJS.Timeout | null;
   /** Rounds run and subjects written since start (for tests and the bench). */
   readonly counts = { rounds: 0, inserted: 0, synced: 0, failedRounds: 0 };
@@ -182,18 +183,25 @@ export class Projector {
   }
 
   // Waits for a pause in the writer's commits (or YIELD_MAX_MS since the last update).
+  // Waits, at most YIELD_MAX_MS, for a pause in commits: this process's writer idle for
+  // WRITER_QUIET_MS and the projection's version token (which every commit on any replica
+  // replaces) unchanged since a look at least that long ago. One small read per look.
   private async giveWay(): Promise<void> {
-    const writer = this.options.writer;
+    const { writer, commitToken } = this.options;
     if (writer === undefined) return;
-    for (;;) {
-      const now = performance.now();
-      const quietFor = now - writer.lastActiveAt();
-      const sinceUpdate = now - this.lastUpdateAt;
-      if (quietFor >= WRITER_QUIET_MS || sinceUpdate >= YIELD_MAX_MS) break;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(WRITER_QUIET_MS - quietFor, YIELD_MAX_MS - sinceUpdate))));
+    const started = performance.now();
+    while (performance.now() - started < YIELD_MAX_MS) {
+      if (performance.now() - writer.lastActiveAt() >= WRITER_QUIET_MS) {
+        const token = commitToken === undefined ? null : await commitToken();
+        if (token === this.lastToken) return;
+        this.lastToken = token;
+      }
+      await new Promise((resolve) => setTimeout(resolve, WRITER_QUIET_MS));
     }
-    this.lastUpdateAt = performance.now();
   }
+
+  // The version token at the projector's last look (giveWay).
+  private lastToken: string | null | undefined = undefined;
 
   private async project({ heads, firstSeq, commits }: Batch): Promise<void> {
     const toSync: string[] = [];

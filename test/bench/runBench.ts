@@ -313,6 +313,7 @@ async function main(): Promise<void> {
         batch: WRITE_BATCH,
         importLines: process.env.BENCH_IMPORT_LINES ? positive('BENCH_IMPORT_LINES', 1) : null,
         idle: () => reads.idle(),
+        dbPid,
         log: (line) => console.log(line),
       });
     }

@@ -13,6 +13,7 @@ import { aSetChange } from '../helpers/changes.js';
 import { adminToken, readToken, writeToken } from '../helpers/tokens.js';
 import type { LoadResult } from './loadGenerator.js';
 import type { ReplicaRequest } from './replica.js';
+import { cpuWindow, type CpuSplit } from './processCpu.js';
 import { runChild, runLoad } from './runLoad.js';
 import { artistId, trackId, type BenchCatalog } from './seedBenchData.js';
 import type { ClosedWritesRequest, PacedWritesRequest, PacedWritesResult, Writer, WriteStats } from './writeLoad.js';
@@ -44,6 +45,8 @@ export interface WriteRowsOptions {
   readonly batch: number;
   /** Lines of the import row's file; null leaves the row out. */
   readonly importLines: number | null;
+  /** The embedded database's process (its CPU is reported for the mixed row); null for MONGODB_URI. */
+  readonly dbPid: number | null;
   /** Resolves once replica A's store has no command in flight. */
   readonly idle: () => Promise<void>;
   readonly log: (line: string) => void;
@@ -68,6 +71,8 @@ interface MixedRun {
   readonly paced: PacedWritesResult;
   /** Events appended to the ledger (latestGseq) from the writers' start until they all had their replies or gave up, the probe's included. */
   readonly ledger: number;
+  /** CPU seconds of the database, replica A (this process, with the bench's own work), replica B and the rest of the machine (the load generators), in each run. */
+  readonly cpu: { readonly readOnly: CpuSplit; readonly mixed: CpuSplit };
 }
 
 const READ_CONNECTIONS = 50;
@@ -111,7 +116,7 @@ export async function runWriteRows(options: WriteRowsOptions): Promise<void> {
     log(`replica B's first write (its start) took ${((performance.now() - warmStarted) / 1000).toFixed(1)} s`);
 
     // The mixed row first, while replica A's cache is at the seeded projection as the read rows had it.
-    const mixed = await mixedRow(options, urlA, replicaB.url, read, await writers(PACED_ARTISTS, 'paced'), await writerOf(options, PROBE_ARTIST, 'probe'));
+    const mixed = await mixedRow(options, urlA, replicaB, read, await writers(PACED_ARTISTS, 'paced'), await writerOf(options, PROBE_ARTIST, 'probe'));
     printMixedLine(mixed, options.rate, log);
     await ledgerQuiet(options);
 
@@ -170,7 +175,9 @@ async function writerOf(options: WriteRowsOptions, a: number, role: string): Pro
 }
 
 /** 10-track reads on replica A alone, then again while replica B takes paced writes and the probe reads its writes back on A. */
-async function mixedRow(options: WriteRowsOptions, urlA: string, urlB: string, read: string, writers: Writer[], probe: Writer): Promise<MixedRun> {
+async function mixedRow(options: WriteRowsOptions, urlA: string, replicaB: { url: string; pid: number | null }, read: string, writers: Writer[], probe: Writer): Promise<MixedRun> {
+  const urlB = replicaB.url;
+  const pids = { database: options.dbPid, 'replica A': null, 'replica B': replicaB.pid };
   const reads = { url: urlA, token: read, bodies: [...options.readBodies], connections: READ_CONNECTIONS };
   // Replica B's start-up (its repair sweep) changes the projection's version, and replica A
   // reloads its cache: the read-only run starts once A answers from memory again.
@@ -178,7 +185,9 @@ async function mixedRow(options: WriteRowsOptions, urlA: string, urlB: string, r
   options.log(`replica A answered a 10-track read alone in ${ready.ms.toFixed(1)} ms after waiting ${ready.waited.toFixed(1)} s${ready.ms > READY_MS ? ` (still slower than ${READY_MS} ms after ${READY_WAIT_S} s: measured anyway)` : ''}`);
   await runLoad({ ...reads, durationSeconds: WARM_UP_SECONDS });
   await options.idle();
+  const readOnlyCpu = await cpuWindow(pids);
   const readOnly = await runLoad({ ...reads, durationSeconds: options.seconds });
+  const cpuReadOnly = await readOnlyCpu();
   await options.idle();
   const ledgerBefore = await options.store.latestGseq();
   let stop = () => {};
@@ -188,12 +197,14 @@ async function mixedRow(options: WriteRowsOptions, urlA: string, urlB: string, r
   writing.catch(() => {});
   // The reads start once the writes are under way.
   await new Promise((resolve) => setTimeout(resolve, 1000));
+  const mixedCpu = await cpuWindow(pids);
   const mixed = await runLoad({ ...reads, durationSeconds: options.seconds });
+  const cpuMixed = await mixedCpu();
   stop();
   const paced = await writing;
   const ledger = (await options.store.latestGseq()) - ledgerBefore;
   await options.idle();
-  return { readOnly, mixed, paced, ledger };
+  return { readOnly, mixed, paced, ledger, cpu: { readOnly: cpuReadOnly, mixed: cpuMixed } };
 }
 
 /**
@@ -343,7 +354,7 @@ function npm(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
 }
 
 /** Replica B: `replica.ts` in its own process; `stop` drains it and waits for it to exit. */
-async function startReplica(request: ReplicaRequest): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startReplica(request: ReplicaRequest): Promise<{ url: string; pid: number | null; stop: () => Promise<void> }> {
   const child = fork(fileURLToPath(new URL('./replica.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -353,6 +364,7 @@ async function startReplica(request: ReplicaRequest): Promise<{ url: string; sto
   });
   return {
     url,
+    pid: child.pid ?? null,
     stop: async () => {
       if (child.exitCode === null) child.send({ kind: 'stop' });
       const timeout = setTimeout(() => child.kill(), 30_000);
@@ -388,11 +400,14 @@ function bulkTableLine(row: string, how: string, run: BulkRun): string {
 }
 
 function printMixedLine(run: MixedRun, rate: number, log: (line: string) => void): void {
-  const { mixed, readOnly, paced } = run;
+  const { mixed, readOnly, paced, cpu } = run;
   log(
     `mixed: reads ${mixed.requestsPerSecond.toFixed(1)} req/s (read-only ${readOnly.requestsPerSecond.toFixed(1)}), p99 ${ms(mixed.p99)} ms (read-only ${ms(readOnly.p99)}), ` +
       `${mixed.failures} failed; writes ${(paced.landedInWindow / paced.windowSeconds).toFixed(1)} of ${rate} changes/s, ${paced.writes.errors} errors; ${paced.probe.stale} stale of ${paced.probe.writes} probe writes`,
   );
+  const seconds = (s: number | null) => (s === null ? '?' : s.toFixed(1));
+  const parts = Object.keys(cpu.mixed.seconds).map((name) => `${name} ${seconds(cpu.readOnly.seconds[name] ?? null)} → ${seconds(cpu.mixed.seconds[name] ?? null)}`);
+  log(`mixed: CPU seconds over each ${mixed.durationSeconds.toFixed(0)} s run, read-only → with writes: ${[...parts, `rest of the machine (load generators) ${seconds(cpu.readOnly.rest)} → ${seconds(cpu.mixed.rest)}`].join(', ')}`);
 }
 
 function printMixedTable(run: MixedRun, options: WriteRowsOptions, log: (line: string) => void): void {
