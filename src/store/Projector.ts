@@ -78,7 +78,7 @@ async function forEachLimited<T>(items: readonly T[], limit: number, run: (item:
  * whole batch, so a subject changed many times is written once.
  *
  * Subjects whose chain starts in the batch are inserted with `insertMany` (an insert is what
- * FerretDB does fast); the others are updated one at a time, giving way to the writer (each update
+ * FerretDB does fast); the others are updated one at a time, giving way to commits (each update
  * scans on FerretDB and holds its write lock), then checked against the log and written again if
  * a racing replica's older head landed last. What the process's copy cannot vouch for goes through
  * `sync` (the convergent rewrite of projection.ts). Then the commits are marked done, which lets the
