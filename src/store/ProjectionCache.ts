@@ -52,6 +52,9 @@ interface Snapshot {
   end: number;
 }
 
+/** How often an idle copy follows the log by itself (ms): well within the half of TAIL_RETAIN_MS after which a follower must check for pruned buckets. */
+const KEEP_UP_MS = TAIL_RETAIN_MS / 4;
+
 /** `end` of a copy loaded before the ledger had a log (see tail.ts `startLog`). */
 const LOG_NOT_STARTED = -1;
 
@@ -327,7 +330,39 @@ export class ProjectionCache {
   async close(): Promise<void> {
     this.closed = true;
     this.snapshot = null;
+    if (this.keepUpTimer !== null) clearInterval(this.keepUpTimer);
     await this.pendingRefresh;
+  }
+
+  // While no request follows the log, the copy follows it every KEEP_UP_MS by itself, so it never
+  // falls further behind than the log keeps (which would cost a whole load at the next request).
+  private keepUpTimer: NodeJS.Timeout | null = null;
+
+  private startKeepingUp(): void {
+    if (this.keepUpTimer !== null || this.closed) return;
+    this.keepUpTimer = setInterval(() => {
+      if (performance.now() - this.lastFollowAt >= KEEP_UP_MS) void this.keepUp();
+    }, KEEP_UP_MS);
+    this.keepUpTimer.unref();
+  }
+
+  private async keepUp(): Promise<void> {
+    const snapshot = this.snapshot;
+    if (snapshot === null || this.closed) return;
+    try {
+      const version = await this.source.readVersionForLoad();
+      if (version === null || this.snapshot !== snapshot) return;
+      if (version.token === snapshot.version.token) {
+        // Nothing committed since the copy's version: no commit it needs can have been pruned.
+        this.lastFollowAt = performance.now();
+        return;
+      }
+      this.seen(version);
+      await this.follow();
+    } catch (error) {
+      if (error instanceof FellBehind) void this.refresh();
+      else this.options.logger?.debug({ err: error }, 'consent cache could not follow the log in the background');
+    }
   }
 
   private async load(): Promise<void> {
@@ -384,6 +419,7 @@ export class ProjectionCache {
       this.projectionEnd = complete ? highest : null;
       this.snapshot = snapshot;
       this.lastFollowAt = started;
+      this.startKeepingUp();
       for (const listener of this.loadListeners) listener();
       for (const commit of commits) for (const listener of this.listeners) listener(commit);
       this.counts.refreshes++;
