@@ -66,7 +66,7 @@ export class ConsentStore {
     const writerId = randomUUID();
     this.projector = new Projector(collections, (key) => this.syncProjection(key, { comment: BACKGROUND_COMMENT }), {
       logger: options.logger,
-      view: { catchUp: () => this.cache.prepareWrite(), headOf: (key) => this.cache.headOf(key) },
+      view: { catchUp: () => this.cache.catchUpInBackground(), headOf: (key) => this.cache.headOf(key) },
       writer: { lastActiveAt: () => this.writer.lastActiveAt() },
       commitToken: () => this.cache.currentToken(),
       id: writerId,

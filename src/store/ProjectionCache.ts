@@ -253,7 +253,13 @@ export class ProjectionCache {
   // Reads the commits after `end` (one read of a small log bucket) and applies them. Concurrent
   // callers share a follow only if it has not started yet (one that started earlier may have read
   // the log before their write was committed).
-  private readonly follow = coalescedReader(async () => {
+  private readonly follow = coalescedReader(() => this.followOnce(false));
+  // The same for background work (the Projector's checks, an idle copy keeping up): its reads are
+  // tagged CACHE_REFRESH_COMMENT, so no request counts them. It may run beside a request's follow:
+  // each applies only the commits after the copy's end when they arrive.
+  private readonly followInBackground = coalescedReader(() => this.followOnce(true));
+
+  private async followOnce(background: boolean): Promise<void> {
     const snapshot = this.snapshot;
     if (snapshot === null) throw new FellBehind();
     const version = this.latestVersion;
@@ -271,9 +277,33 @@ export class ProjectionCache {
       if (genesis === null) return;
       snapshot.end = genesis.last;
     }
-    for (const commit of await this.source.readCommitsAfter(snapshot.end)) this.apply(snapshot, commit);
+    for (const commit of await this.source.readCommitsAfter(snapshot.end, background)) {
+      if (commit.last <= snapshot.end) continue;
+      if (commit._id > snapshot.end + 1) break;
+      this.apply(snapshot, commit);
+    }
     if (version !== null && version.epoch === snapshot.version.epoch && this.snapshot === snapshot) snapshot.version = version;
-  });
+  }
+
+  /**
+   * Brings the copy to the latest announced commit, in background reads (the Projector, after
+   * writing heads, looks for newer ones): one read when nothing was announced since the copy's
+   * version. A commit is announced before its writer's projector writes it, so a head written
+   * before this call is never missed. Falls back to `prepareWrite` when the copy must load.
+   */
+  async catchUpInBackground(): Promise<void> {
+    const version = await this.source.readVersionForLoad();
+    this.seen(version);
+    const snapshot = this.snapshot;
+    if (snapshot === null || version === null || version.epoch !== snapshot.version.epoch) return this.prepareWrite();
+    if (version.token === snapshot.version.token) return;
+    try {
+      await this.followInBackground();
+    } catch (error) {
+      if (!(error instanceof FellBehind)) throw error;
+      await this.prepareWrite();
+    }
+  }
 
   private apply(snapshot: Snapshot, commit: TailDoc): void {
     for (const event of commit.events) applyEvent(snapshot.byKey, event);
@@ -358,7 +388,7 @@ export class ProjectionCache {
         return;
       }
       this.seen(version);
-      await this.follow();
+      await this.followInBackground();
     } catch (error) {
       if (error instanceof FellBehind) void this.refresh();
       else this.options.logger?.debug({ err: error }, 'consent cache could not follow the log in the background');

@@ -84,6 +84,9 @@ export async function projectionMatchesHead(store: ConsentStore, key: string): P
  * settled there: `store`'s cache is then one commit behind, as after any other replica's write.
  */
 export async function commitOnAnotherReplica(store: ConsentStore): Promise<void> {
+  // `store`'s projector, still writing earlier commits, would follow the log when done and make
+  // the cache current again behind the caller's back: let it finish first.
+  await store.projectionSettled();
   const other = await anotherConnection(store);
   try {
     await other.append(aSetChange('someone-else', 'ADVERTISING'), 'another-replica', new Date());
