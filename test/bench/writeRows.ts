@@ -122,11 +122,17 @@ export async function runWriteRows(options: WriteRowsOptions): Promise<void> {
 
     const singleWriters = await writers(SINGLE_ARTISTS, 'single');
     const ledgerBefore = await options.store.latestGseq();
+    const cacheBefore = { ...options.store.cache.counts };
     const single = await runChild<WriteStats>('./writeLoad.ts', { kind: 'closed', url: urlA, writers: singleWriters, seconds } satisfies ClosedWritesRequest);
     const singleLedger = (await options.store.latestGseq()) - ledgerBefore;
     log(
       `single setConsent       ${options.writers} writers  ${String(single.changes).padStart(6)} changes ${single.changesPerSecond.toFixed(1).padStart(8)} changes/s  p50 ${ms(single.p50)} p99 ${ms(single.p99)} max ${ms(single.max)} ms  ${single.errors} errors; ` +
         `${singleLedger} events in the ledger by the end (${(singleLedger / single.seconds).toFixed(1)}/s)`,
+    );
+    const cacheAfter = options.store.cache.counts;
+    log(
+      `single setConsent: replica A's cache during the row: ${cacheAfter.refreshes - cacheBefore.refreshes} loads (the last took ${options.store.cache.lastRefresh?.seconds.toFixed(1) ?? '?'} s), ` +
+        `${cacheAfter.follows - cacheBefore.follows} follows, ${cacheAfter.failedRefreshes - cacheBefore.failedRefreshes} failed loads`,
     );
     await ledgerQuiet(options);
     await options.idle();
