@@ -7,8 +7,8 @@ import type { IdempotencyIndex } from './IdempotencyIndex.js';
 import type { ProjectionCache } from './ProjectionCache.js';
 import { randomUUID } from 'node:crypto';
 import { announceCommit, askForTurn } from './projectionVersion.js';
-import { failedIndexes, hasOnlyDuplicateKeys, type Projector } from './Projector.js';
-import { storeCall } from './storeCall.js';
+import type { Projector } from './Projector.js';
+import { failedIndexes, hasOnlyDuplicateKeys, storeCall } from './storeCall.js';
 import { subjectKey } from './subjectKey.js';
 import { healLog, isDone, logEvents, readCommit } from './tail.js';
 

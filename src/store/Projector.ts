@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Collections, StateDoc, TailDoc } from './collections.js';
 import { HEARTBEAT_MS, WRITER_HEARTBEAT_PREFIX } from './projectionVersion.js';
 import { stateFromHead } from './documents.js';
-import { isDuplicateKey } from './storeCall.js';
+import { failedIndexes, hasOnlyDuplicateKeys, isDuplicateKey } from './storeCall.js';
 import { markDone } from './tail.js';
 
 /**
@@ -259,25 +259,4 @@ export class Projector {
     });
     await markDone(this.collections, commits);
   }
-}
-
-interface WriteErrorLike {
-  readonly code?: number;
-  readonly index: number;
-}
-
-function writeErrorsOf(error: unknown): WriteErrorLike[] {
-  const writeErrors = (error as { writeErrors?: WriteErrorLike[] | WriteErrorLike }).writeErrors;
-  return Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
-}
-
-/** Whether a bulk insert failed only on unique indexes (documents already there). */
-export function hasOnlyDuplicateKeys(error: unknown): boolean {
-  const list = writeErrorsOf(error);
-  return list.length > 0 && list.every((e) => e.code === 11000);
-}
-
-/** The indexes of the documents a bulk insert did not insert. */
-export function failedIndexes(error: unknown): number[] {
-  return writeErrorsOf(error).map((e) => e.index);
 }

@@ -29,3 +29,25 @@ export async function storeCall<T>(call: () => Promise<T>, deadlineMs?: number):
 export function isDuplicateKey(error: unknown): boolean {
   return error instanceof MongoServerError && error.code === 11000;
 }
+
+interface WriteErrorLike {
+  readonly code?: number;
+  readonly index: number;
+}
+
+/** The write errors of a bulk write's error (one or a list, as the driver gives them). */
+export function writeErrorsOf(error: unknown): WriteErrorLike[] {
+  const writeErrors = (error as { writeErrors?: WriteErrorLike[] | WriteErrorLike }).writeErrors;
+  return Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
+}
+
+/** Whether a bulk insert failed only on unique indexes (documents already there). */
+export function hasOnlyDuplicateKeys(error: unknown): boolean {
+  const list = writeErrorsOf(error);
+  return list.length > 0 && list.every((e) => e.code === 11000);
+}
+
+/** The indexes of the documents a bulk insert did not insert. */
+export function failedIndexes(error: unknown): number[] {
+  return writeErrorsOf(error).map((e) => e.index);
+}

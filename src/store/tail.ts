@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { Collections, EventDoc, TailDoc } from './collections.js';
 import { maxGseq } from './chainHeads.js';
-import { isDuplicateKey } from './storeCall.js';
+import { failedIndexes, hasOnlyDuplicateKeys, isDuplicateKey, writeErrorsOf } from './storeCall.js';
 
 // The commit log ("tail") of the ledger: one document per group commit, keyed by the commit's
 // first gseq. Why it exists: on FerretDB every read costs in proportion to the bytes of the
@@ -160,21 +160,14 @@ export async function insertCommits(collections: Collections, commits: readonly 
       await logBucket(collections, bucket).insertMany(group, { ordered: true });
       inserted.push(...group);
     } catch (error) {
-      if (!isDuplicateKey(error) && !hasDuplicateKeyWriteError(error)) throw error;
-      const stopped = (error as { writeErrors?: { index: number }[] | { index: number } }).writeErrors;
-      const index = Array.isArray(stopped) ? (stopped[0]?.index ?? 0) : (stopped?.index ?? 0);
+      if (!isDuplicateKey(error) && !writeErrorsOf(error).some((e) => e.code === 11000)) throw error;
+      const index = failedIndexes(error)[0] ?? 0;
       inserted.push(...group.slice(0, index));
       return inserted;
     }
     i = j;
   }
   return inserted;
-}
-
-function hasDuplicateKeyWriteError(error: unknown): boolean {
-  const writeErrors = (error as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
-  return list.some((e) => e.code === 11000);
 }
 
 /** The commit that starts at `first`, or null. */
@@ -192,18 +185,12 @@ export async function markDone(collections: Collections, firsts: readonly number
       );
     } catch (error) {
       // Marked already (two projectors, or the sweep and a projector, finished the same commit).
-      if (!isDuplicateKey(error) && !hasOnlyDuplicateKeyWriteErrors(error)) throw error;
+      if (!isDuplicateKey(error) && !hasOnlyDuplicateKeys(error)) throw error;
     }
   }
 }
 
 const MARKERS_PER_INSERT = 1000;
-
-function hasOnlyDuplicateKeyWriteErrors(error: unknown): boolean {
-  const writeErrors = (error as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
-  return list.length > 0 && list.every((e) => e.code === 11000);
-}
 
 /**
  * Drops whole buckets whose commits are all done and older than TAIL_RETAIN_MS, never the newest
