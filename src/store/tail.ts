@@ -1,4 +1,4 @@
-import type { Collection } from 'mongodb';
+import { Binary, BSON, type Collection } from 'mongodb';
 import type { Collections, EventDoc, TailDoc } from './collections.js';
 import { maxGseq } from './chainHeads.js';
 import { failedIndexes, hasOnlyDuplicateKeys, isDuplicateKey, writeErrorsOf } from './storeCall.js';
@@ -59,9 +59,28 @@ export async function startLog(collections: Collections, knownEnd?: number): Pro
   }
 }
 
-/** The bucket collection `bucket` of the log. */
-export function logBucket(collections: Collections, bucket: number): Collection<TailDoc> {
-  return collections.events.db.collection<TailDoc>(`${LOG_COLLECTION_PREFIX}${bucket}`);
+/**
+ * A commit as stored: its events as one BSON binary (`payload`) rather than as nested documents.
+ * FerretDB decodes every document a query reads (DESIGN §6), a follow reads the bucket up to its
+ * position, and decoding one binary costs about a quarter of decoding the same events as documents
+ * (measured: 14 vs 57 ms for a bucket of 128 commits). Commits written before carry `events`.
+ */
+interface StoredCommit extends Omit<TailDoc, 'events'> {
+  events?: TailDoc['events'];
+  payload?: Binary;
+}
+
+function toStored({ events, ...commit }: TailDoc): StoredCommit {
+  return events.length === 0 ? { ...commit, events } : { ...commit, payload: new Binary(BSON.serialize({ events })) };
+}
+
+function fromStored({ payload, events, ...commit }: StoredCommit): TailDoc {
+  return { ...commit, events: events ?? (payload === undefined ? [] : (BSON.deserialize(payload.buffer).events as TailDoc['events'])) };
+}
+
+/** The bucket collection `bucket` of the log (documents as stored: read them through this module's functions). */
+export function logBucket(collections: Collections, bucket: number): Collection<StoredCommit> {
+  return collections.events.db.collection<StoredCommit>(`${LOG_COLLECTION_PREFIX}${bucket}`);
 }
 
 /** The log's bucket numbers, in order (one listCollections). */
@@ -87,7 +106,8 @@ export async function readCommitsAfter(collections: Collections, end: number, co
     const docs = await logBucket(collections, bucket)
       .find({ _id: { $gt: at } }, comment === undefined ? {} : { comment })
       .sort({ _id: 1 })
-      .toArray();
+      .toArray()
+      .then((stored) => stored.map(fromStored));
     const before = at;
     for (const doc of docs) {
       // Commits may overlap where a writer healing the log cut a range differently (logEvents):
@@ -106,7 +126,7 @@ export async function readCommitsAfter(collections: Collections, end: number, co
 export async function readAllCommits(collections: Collections, comment?: string): Promise<TailDoc[]> {
   const commits: TailDoc[] = [];
   for (const bucket of await listBuckets(collections)) {
-    commits.push(...(await logBucket(collections, bucket).find({}, comment === undefined ? {} : { comment }).sort({ _id: 1 }).toArray()));
+    commits.push(...(await logBucket(collections, bucket).find({}, comment === undefined ? {} : { comment }).sort({ _id: 1 }).toArray()).map(fromStored));
   }
   return commits;
 }
@@ -157,7 +177,7 @@ export async function insertCommits(collections: Collections, commits: readonly 
     while (j < commits.length && bucketOf(commits[j]!._id) === bucket) j++;
     const group = commits.slice(i, j);
     try {
-      await logBucket(collections, bucket).insertMany(group, { ordered: true });
+      await logBucket(collections, bucket).insertMany(group.map(toStored), { ordered: true });
       inserted.push(...group);
     } catch (error) {
       if (!isDuplicateKey(error) && !writeErrorsOf(error).some((e) => e.code === 11000)) throw error;
@@ -171,8 +191,9 @@ export async function insertCommits(collections: Collections, commits: readonly 
 }
 
 /** The commit that starts at `first`, or null. */
-export function readCommit(collections: Collections, first: number): Promise<TailDoc | null> {
-  return logBucket(collections, bucketOf(first)).findOne({ _id: first });
+export async function readCommit(collections: Collections, first: number): Promise<TailDoc | null> {
+  const stored = await logBucket(collections, bucketOf(first)).findOne({ _id: first });
+  return stored === null ? null : fromStored(stored);
 }
 
 /** Marks commits done: their events are in consent_events and the projection is at or past them. */
@@ -201,7 +222,7 @@ export async function pruneCommits(collections: Collections, now: Date): Promise
   const dropped: number[] = [];
   const done = await readDoneMarkers(collections);
   for (const bucket of buckets.slice(0, -1)) {
-    const commits = await logBucket(collections, bucket).find({}, { projection: { events: 0 } }).toArray();
+    const commits = await logBucket(collections, bucket).find({}, { projection: { events: 0, payload: 0 } }).toArray();
     const prunable = commits.every((c) => (c.done === true || done.has(c._id)) && c.at.getTime() < now.getTime() - TAIL_RETAIN_MS);
     // Buckets go in order: a follower behind a kept bucket must still find the ones after it.
     if (!prunable) break;
@@ -252,7 +273,7 @@ export async function logEnd(collections: Collections): Promise<number> {
   const buckets = await listBuckets(collections);
   let newest = 0;
   for (const bucket of buckets.slice(-2)) {
-    const doc = await logBucket(collections, bucket).find({}).sort({ _id: -1 }).limit(1).next();
+    const doc = await logBucket(collections, bucket).find({}, { projection: { last: 1 } }).sort({ _id: -1 }).limit(1).next();
     newest = Math.max(newest, doc?.last ?? 0);
   }
   return newest;

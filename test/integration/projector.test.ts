@@ -6,7 +6,7 @@ import { DEFAULT_POLICY } from '../../src/consent/policy.js';
 import { stateFromHead } from '../../src/store/documents.js';
 import { openStore } from '../../src/store/openStore.js';
 import { HEARTBEAT_MS, WRITER_HEARTBEAT_PREFIX } from '../../src/store/projectionVersion.js';
-import { LOG_DONE_COLLECTION, readAllCommitsWithDone } from '../../src/store/tail.js';
+import { bucketOf, LOG_DONE_COLLECTION, logBucket, readAllCommits, readAllCommitsWithDone, readCommitsAfter } from '../../src/store/tail.js';
 import { aSetChange } from '../helpers/changes.js';
 import { anotherConnection, dropStore, ledgerHead, mongoUri, TEST_CACHE } from '../helpers/database.js';
 
@@ -121,5 +121,24 @@ describe('Projector', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('commit log format', () => {
+  it('stores a commit\'s events as one binary and reads them back as written; commits stored with nested events read the same', async () => {
+    const store = await aDeferredStore();
+    const [written] = await store.appendMany([{ change: aSetChange('log-format', 'AI_TRAINING'), actor: 'artist:log-format', now: new Date() }]);
+    const commits = await readAllCommits(store.collections);
+    const commit = commits.find((c) => c.last === Number(written!.revision))!;
+    const stored = await logBucket(store.collections, bucketOf(commit._id)).findOne({ _id: commit._id });
+    expect(stored?.events).toBeUndefined();
+    expect(stored?.payload).toBeDefined();
+    const event = await store.collections.events.findOne({ gseq: commit._id });
+    expect(commit.events).toEqual([event]);
+
+    // A log written before the binary payload: the same commit with its events as documents.
+    await logBucket(store.collections, bucketOf(commit._id)).deleteOne({ _id: commit._id });
+    await logBucket(store.collections, bucketOf(commit._id)).insertOne({ _id: commit._id, last: commit.last, at: commit.at, by: commit.by, events: commit.events });
+    expect(await readCommitsAfter(store.collections, commit._id - 1)).toEqual([commit]);
   });
 });
