@@ -16,15 +16,18 @@ const SYNC_CONCURRENCY = 1;
 const MAX_WRITE_ROUNDS = 5;
 
 /**
- * Before each update, the projector waits until no replica has committed for this long (ms), or
- * YIELD_MAX_MS. An update of one subject on FerretDB scans the collection up to that document
- * (hundreds of ms on the bench's projection) and holds the write lock meanwhile, so a commit that
- * queues behind it waits that long; under a steady stream of commits the projector writes at most
- * one subject per YIELD_MAX_MS and catches up when the stream pauses (reads do not wait for it:
- * they follow the commit log). Inserts don't wait.
+ * Before each update, the projector waits until no replica has committed for this long (ms), unless
+ * a commit it holds has waited PROJECT_WITHIN_MS since it was queued. An update of one subject on
+ * FerretDB scans the collection up to that document (hundreds of ms on the bench's projection) and
+ * holds the write lock meanwhile, so a commit, and a read, queued behind it waits that long. Under a
+ * steady stream of commits the projection therefore lags by up to PROJECT_WITHIN_MS and then writes
+ * without pausing (reads do not wait for it: they follow the commit log, which keeps undone
+ * commits). A store whose last update took under FAST_UPDATE_MS (MongoDB, indexed) is not waited
+ * for at all. Inserts don't wait.
  */
 const WRITER_QUIET_MS = 50;
-const YIELD_MAX_MS = 3000;
+const PROJECT_WITHIN_MS = 20_000;
+const FAST_UPDATE_MS = 20;
 
 /** What the projector needs to know about the process's writer: when it last had work (monotonic ms). */
 export interface WriterActivity {
@@ -56,12 +59,14 @@ export interface ProjectorOptions {
 // The heads still to write: the newest per subject, where each subject's chain starts in the
 // commits taken, and those commits' ids (to mark done). Memory grows with subjects, not events.
 interface Batch {
+  /** When its first commit was queued (monotonic ms). */
+  readonly since: number;
   readonly heads: Map<string, StateDoc>;
   readonly firstSeq: Map<string, number>;
   readonly commits: number[];
 }
 
-const emptyBatch = (): Batch => ({ heads: new Map(), firstSeq: new Map(), commits: [] });
+const emptyBatch = (): Batch => ({ since: performance.now(), heads: new Map(), firstSeq: new Map(), commits: [] });
 
 async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -113,6 +118,7 @@ export class Projector {
 
   /** Folds commits into the batch to project (their events are in consent_events already); one already pending is skipped. */
   enqueue(commits: readonly TailDoc[]): void {
+    if (this.batch.commits.length === 0) this.batch = emptyBatch();
     const { heads, firstSeq, commits: ids } = this.batch;
     for (const commit of commits) {
       if (this.pending.has(commit._id)) continue;
@@ -182,15 +188,14 @@ export class Projector {
     }
   }
 
-  // Waits for a pause in the writer's commits (or YIELD_MAX_MS since the last update).
-  // Waits, at most YIELD_MAX_MS, for a pause in commits: this process's writer idle for
-  // WRITER_QUIET_MS and the projection's version token (which every commit on any replica
-  // replaces) unchanged since a look at least that long ago. One small read per look.
-  private async giveWay(): Promise<void> {
+  // Waits for a pause in commits: this process's writer idle for WRITER_QUIET_MS and the
+  // projection's version token (which every commit on any replica replaces) unchanged since a look
+  // at least that long ago (one small read per look); at most until `deadline` (monotonic ms), and
+  // not at all when updates are fast.
+  private async giveWay(deadline: number): Promise<void> {
     const { writer, commitToken } = this.options;
-    if (writer === undefined) return;
-    const started = performance.now();
-    while (performance.now() - started < YIELD_MAX_MS) {
+    if (writer === undefined || this.lastUpdateMs < FAST_UPDATE_MS) return;
+    while (performance.now() < deadline) {
       if (performance.now() - writer.lastActiveAt() >= WRITER_QUIET_MS) {
         const token = commitToken === undefined ? null : await commitToken();
         if (token === this.lastToken) return;
@@ -202,8 +207,18 @@ export class Projector {
 
   // The version token at the projector's last look (giveWay).
   private lastToken: string | null | undefined = undefined;
+  // How long the last update took (ms); unknown at first, which counts as slow.
+  private lastUpdateMs = Number.POSITIVE_INFINITY;
 
-  private async project({ heads, firstSeq, commits }: Batch): Promise<void> {
+  // Times an update (giveWay skips waiting on a store that updates fast).
+  private async timed(update: () => Promise<unknown>): Promise<void> {
+    const started = performance.now();
+    await update();
+    this.lastUpdateMs = performance.now() - started;
+  }
+
+  private async project({ since, heads, firstSeq, commits }: Batch): Promise<void> {
+    const deadline = since + PROJECT_WITHIN_MS;
     const toSync: string[] = [];
     const fresh = [...heads.values()].filter((doc) => firstSeq.get(doc._id) === 1);
     let toWrite = new Map([...heads].filter(([key]) => firstSeq.get(key) !== 1));
@@ -229,12 +244,14 @@ export class Projector {
       // commit was in the log before our follow, which sees it and writes it again.
       for (let round = 0; round < MAX_WRITE_ROUNDS && toWrite.size > 0; round++) {
         await forEachLimited([...toWrite.values()], SYNC_CONCURRENCY, async (doc) => {
-          await this.giveWay();
-          await this.collections.states.replaceOne({ _id: doc._id }, doc, { upsert: true }).catch(async (error: unknown) => {
-            // Two upserts of a missing document race on _id: the other is in; overwrite it.
-            if (!isDuplicateKey(error)) throw error;
-            await this.collections.states.replaceOne({ _id: doc._id }, doc);
-          });
+          await this.giveWay(deadline);
+          await this.timed(() =>
+            this.collections.states.replaceOne({ _id: doc._id }, doc, { upsert: true }).catch(async (error: unknown) => {
+              // Two upserts of a missing document race on _id: the other is in; overwrite it.
+              if (!isDuplicateKey(error)) throw error;
+              await this.collections.states.replaceOne({ _id: doc._id }, doc);
+            }),
+          );
           this.counts.synced++;
         });
         await known.catchUp();
@@ -253,8 +270,8 @@ export class Projector {
     }
     // What the cache cannot vouch for: rewrite from the ledger head and re-read until it matches.
     await forEachLimited(toSync, SYNC_CONCURRENCY, async (key) => {
-      await this.giveWay();
-      await this.sync(key);
+      await this.giveWay(deadline);
+      await this.timed(() => this.sync(key));
       this.counts.synced++;
     });
     await markDone(this.collections, commits);
