@@ -70,7 +70,8 @@ export async function repairProjections(
   // 1. Commits a writer (or its projector) left undone for longer than a projection round takes,
   // except those this process's projector is still working through.
   const staleMs = options.staleCommitMs ?? STALE_COMMIT_MS;
-  const undone = (await readAllCommitsWithDone(collections)).filter((commit) => commit.done !== true);
+  const commits = await readAllCommitsWithDone(collections);
+  const undone = commits.filter((commit) => commit.done !== true);
   const old = undone.filter((commit) => commit.at.getTime() < now.getTime() - staleMs && !(options.ownCommit?.(commit._id) ?? false));
   // A writer whose projector beat lately (within staleMs, and at least two beats) is alive and working through its commits.
   const live = old.some((commit) => commit.by !== undefined) ? await liveWriters(collections, now, Math.max(staleMs, 2 * HEARTBEAT_MS)) : new Set<string>();
@@ -84,7 +85,12 @@ export async function repairProjections(
     await pruneCommits(collections, now);
     return { lastGseq: sinceGseq, repaired: [...repaired] };
   }
-  const floor = undone.find((commit) => !stale.includes(commit))?._id ?? Number.POSITIVE_INFINITY;
+  // Nor above the log's end when it was read: what is committed after that is in the log, and
+  // its writer is projecting it (a scan of the ledger takes long enough on FerretDB for a stream
+  // of commits to land meanwhile; taking those for events written around the log made the sweep
+  // rewrite them and make every replica's cache load again).
+  const logEnd = commits.reduce((end, commit) => Math.max(end, commit.last), Number.NEGATIVE_INFINITY);
+  const floor = Math.min(undone.find((commit) => !stale.includes(commit))?._id ?? Number.POSITIVE_INFINITY, logEnd + 1);
   const heads = new Map<string, number>();
   let lastGseq = sinceGseq;
   const range = Number.isFinite(floor) ? { $gt: sinceGseq, $lt: floor } : { $gt: sinceGseq };
