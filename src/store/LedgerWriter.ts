@@ -241,12 +241,13 @@ export class LedgerWriter {
       // Into the log before acknowledging: what followers (caches, other writers) read.
       const logged = await logEvents(this.collections, done, this.id);
       this.cache.applyCommits(logged);
-      await announceCommit(this.collections);
+      this.cache.announced(await announceCommit(this.collections), logged.at(-1)!.last);
       this.projector.enqueue(logged);
       this.stalls = 0;
     }
     for (let i = 0; i < done.length; i++) pending[i]!.entry.result = { event: eventFromDoc(done[i]!), gseq: done[i]!.gseq, replayed: false };
     if (collided !== null) {
+      this.cache.distrustOwnAnnouncement();
       // Its subject's seq taken (a head the cache did not have): read that head next round.
       // Otherwise its gseq (or key): the next round follows the log; if the log does not move, the
       // other writer is between its two inserts, or died there, and after a few rounds this one
@@ -314,6 +315,7 @@ export class LedgerWriter {
           // an event followers cannot see yet. Wait for the log (healed after a few rounds).
           entry.waitsForLog = true;
           this.stalls++;
+          this.cache.distrustOwnAnnouncement();
         } else entry.result = { event, gseq: doc.gseq, replayed: true };
       }
       if (conflict !== null) {

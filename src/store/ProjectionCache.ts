@@ -124,7 +124,7 @@ export class ProjectionCache {
       // documents from the database, each replaced by the head the log gave this copy if newer.
       this.counts.misses++;
       const found = await this.source.readStates(keys);
-      if (!this.disabled) void this.refresh();
+      if (!this.disabled) void this.refresh('new epoch');
       for (const key of keys) {
         const known = snapshot.byKey.get(key) ?? this.logHints.get(key);
         const stored = found.get(key);
@@ -140,7 +140,7 @@ export class ProjectionCache {
   // was read is in the projection read after it).
   private async cold(keys: readonly string[]): Promise<Map<string, StateDoc>> {
     this.counts.misses++;
-    void this.refresh();
+    void this.refresh('cold read');
     const commits = await this.source.readAllCommits();
     const found = await this.source.readStates(keys);
     const wanted = new Set(keys);
@@ -163,20 +163,46 @@ export class ProjectionCache {
   async prepareWrite(): Promise<void> {
     const version = await this.source.readVersion();
     this.seen(version);
-    if (this.snapshot === null || version === null || this.snapshot.version.epoch !== version.epoch) await this.refreshOrThrow();
+    if (this.snapshot === null || version === null || this.snapshot.version.epoch !== version.epoch) await this.refreshOrThrow(this.snapshot === null ? 'first write' : 'new epoch');
     if (this.logWasEmpty) {
       // No event may be inserted before the log starts (a reader loading in between would take
       // it for one written before the log, and never follow it).
       await this.source.startLog(this.projectionEnd ?? undefined);
-      await this.refreshOrThrow();
+      // The log's genesis says where the ledger stood when the log began (this writer's marker or
+      // another's). A copy whose projection already reached it lacks nothing from before the log
+      // (the follow below reads the marker and what came after); otherwise load again, since
+      // events up to the marker may have been projected since this copy was read.
+      const genesis = await this.source.readGenesis();
+      if (genesis === null || this.projectionEnd === null || genesis.last > this.projectionEnd) await this.refreshOrThrow('log started');
+      else this.logWasEmpty = false;
     }
+    // The version is still the token this process's writer announced after its last commit, and
+    // the copy is at that commit: skip the read of the log. A commit another replica made between
+    // that commit and its announcement (which overwrote the other's) is not seen, but nothing is
+    // lost: the next insert collides on its gseq and the writer calls `distrustOwnAnnouncement`.
+    // Reads never take this shortcut (the copy's own version stays behind until a follow).
+    const own = this.ownAnnouncement;
+    if (own !== null && version !== null && version.token === own.token && this.snapshot?.end === own.end) return;
     try {
       await this.follow();
     } catch (error) {
       if (!(error instanceof FellBehind)) throw error;
-      await this.refreshOrThrow();
+      await this.refreshOrThrow('fell behind the log');
       await this.follow();
     }
+  }
+
+  // The token this process's writer announced last, and the copy's end when it did.
+  private ownAnnouncement: { token: string; end: number } | null = null;
+
+  /** The writer announced its commits, which end at gseq `end`, with `token` (after applying them). */
+  announced(token: string, end: number): void {
+    this.ownAnnouncement = this.snapshot?.end === end ? { token, end } : null;
+  }
+
+  /** The writer's insert collided: its next `prepareWrite` reads the log whatever the version says. */
+  distrustOwnAnnouncement(): void {
+    this.ownAnnouncement = null;
   }
 
   /**
@@ -329,8 +355,9 @@ export class ProjectionCache {
    * waits for the next one (at most one runs and one waits, as with version reads). Never
    * rejects: a failed load is logged and leaves the cache missing until the next one.
    */
-  refresh(): Promise<void> {
+  refresh(reason = 'asked'): Promise<void> {
     if (this.closed) return Promise.resolve();
+    this.noteReason(reason);
     this.pendingRefresh = this.reload().then(
       () => undefined,
       () => undefined,
@@ -338,8 +365,16 @@ export class ProjectionCache {
     return this.pendingRefresh;
   }
 
-  private async refreshOrThrow(): Promise<void> {
+  private async refreshOrThrow(reason: string): Promise<void> {
+    this.noteReason(reason);
     await this.reload();
+  }
+
+  /** Why loads were asked for since start, and how often (for the bench and operators' debugging). */
+  readonly loadReasons = new Map<string, number>();
+
+  private noteReason(reason: string): void {
+    this.loadReasons.set(reason, (this.loadReasons.get(reason) ?? 0) + 1);
   }
 
   private readonly reload = coalescedReader(() => this.load());
@@ -390,7 +425,7 @@ export class ProjectionCache {
       this.seen(version);
       await this.followInBackground();
     } catch (error) {
-      if (error instanceof FellBehind) void this.refresh();
+      if (error instanceof FellBehind) void this.refresh('fell behind the log');
       else this.options.logger?.debug({ err: error }, 'consent cache could not follow the log in the background');
     }
   }

@@ -24,8 +24,10 @@ export async function bumpProjectionVersion(collections: Collections): Promise<v
  * Announces a commit through the commit log (tail.ts): a new token in the same epoch, so caches
  * follow the log instead of loading the projection again.
  */
-export async function announceCommit(collections: Collections): Promise<void> {
-  await setVersion(collections, { token: randomUUID(), at: new Date() });
+export async function announceCommit(collections: Collections): Promise<string> {
+  const token = randomUUID();
+  await setVersion(collections, { token, at: new Date() });
+  return token;
 }
 
 async function setVersion(collections: Collections, fields: { token: string; epoch?: string; at: Date }): Promise<void> {

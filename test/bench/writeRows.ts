@@ -123,6 +123,7 @@ export async function runWriteRows(options: WriteRowsOptions): Promise<void> {
     const singleWriters = await writers(SINGLE_ARTISTS, 'single');
     const ledgerBefore = await options.store.latestGseq();
     const cacheBefore = { ...options.store.cache.counts };
+    const reasonsBefore = new Map(options.store.cache.loadReasons);
     const single = await runChild<WriteStats>('./writeLoad.ts', { kind: 'closed', url: urlA, writers: singleWriters, seconds } satisfies ClosedWritesRequest);
     const singleLedger = (await options.store.latestGseq()) - ledgerBefore;
     log(
@@ -132,7 +133,8 @@ export async function runWriteRows(options: WriteRowsOptions): Promise<void> {
     const cacheAfter = options.store.cache.counts;
     log(
       `single setConsent: replica A's cache during the row: ${cacheAfter.refreshes - cacheBefore.refreshes} loads (the last took ${options.store.cache.lastRefresh?.seconds.toFixed(1) ?? '?'} s), ` +
-        `${cacheAfter.follows - cacheBefore.follows} follows, ${cacheAfter.failedRefreshes - cacheBefore.failedRefreshes} failed loads`,
+        `${cacheAfter.follows - cacheBefore.follows} follows, ${cacheAfter.failedRefreshes - cacheBefore.failedRefreshes} failed loads` +
+        [...options.store.cache.loadReasons].map(([reason, n]) => [reason, n - (reasonsBefore.get(reason) ?? 0)] as const).filter(([, n]) => n > 0).map(([reason, n]) => `; asked ${n}× (${reason})`).join(''),
     );
     await ledgerQuiet(options);
     await options.idle();
