@@ -22,12 +22,13 @@ const MAX_WRITE_ROUNDS = 5;
  * holds the write lock meanwhile, so a commit, and a read, queued behind it waits that long. Under a
  * steady stream of commits the projection therefore lags by up to PROJECT_WITHIN_MS and then writes
  * without pausing (reads do not wait for it: they follow the commit log, which keeps undone
- * commits). A store whose last update took under FAST_UPDATE_MS (MongoDB, indexed) is not waited
- * for at all. Inserts don't wait.
+ * commits). A store whose last FAST_UPDATES_IN_A_ROW updates each took under FAST_UPDATE_MS
+ * (MongoDB, indexed) is not waited for at all. Inserts don't wait.
  */
 const WRITER_QUIET_MS = 50;
 const PROJECT_WITHIN_MS = 20_000;
 const FAST_UPDATE_MS = 20;
+const FAST_UPDATES_IN_A_ROW = 20;
 
 /** What the projector needs to know about the process's writer: when it last had work (monotonic ms). */
 export interface WriterActivity {
@@ -194,7 +195,7 @@ export class Projector {
   // not at all when updates are fast.
   private async giveWay(deadline: number): Promise<void> {
     const { writer, commitToken } = this.options;
-    if (writer === undefined || this.lastUpdateMs < FAST_UPDATE_MS) return;
+    if (writer === undefined || this.fastUpdates >= FAST_UPDATES_IN_A_ROW) return;
     while (performance.now() < deadline) {
       if (performance.now() - writer.lastActiveAt() >= WRITER_QUIET_MS) {
         const token = commitToken === undefined ? null : await commitToken();
@@ -207,14 +208,15 @@ export class Projector {
 
   // The version token at the projector's last look (giveWay).
   private lastToken: string | null | undefined = undefined;
-  // How long the last update took (ms); unknown at first, which counts as slow.
-  private lastUpdateMs = Number.POSITIVE_INFINITY;
+  // Updates in a row that took under FAST_UPDATE_MS (on FerretDB an update's cost depends on where
+  // its document sits, so one fast update says little).
+  private fastUpdates = 0;
 
   // Times an update (giveWay skips waiting on a store that updates fast).
   private async timed(update: () => Promise<unknown>): Promise<void> {
     const started = performance.now();
     await update();
-    this.lastUpdateMs = performance.now() - started;
+    this.fastUpdates = performance.now() - started < FAST_UPDATE_MS ? this.fastUpdates + 1 : 0;
   }
 
   private async project({ since, heads, firstSeq, commits }: Batch): Promise<void> {
