@@ -18,7 +18,7 @@ import { Projector } from './Projector.js';
 import type { Logger } from 'pino';
 export type { AppendItem } from './LedgerWriter.js';
 import { statesAt } from './pointInTime.js';
-import { repairProjections, syncProjection } from './projection.js';
+import { repairProjections, syncProjection, type RepairOptions } from './projection.js';
 import { BACKGROUND_COMMENT, type ProjectionCache, type ProjectionCacheOptions } from './ProjectionCache.js';
 import { storeCall } from './storeCall.js';
 
@@ -180,7 +180,7 @@ export class ConsentStore {
    * Finds subjects whose projection is behind their ledger head among events after `sinceGseq` and
    * repairs them. Returns the highest gseq seen, to pass as `sinceGseq` next time, and the keys repaired.
    */
-  repairProjections(sinceGseq = 0, options: { staleCommitMs?: number; deep?: boolean; aroundLog?: boolean } = {}): Promise<{ lastGseq: number; repaired: string[] }> {
+  repairProjections(sinceGseq = 0, options: Pick<RepairOptions, 'staleCommitMs' | 'deep' | 'aroundLog' | 'healLog'> = {}): Promise<{ lastGseq: number; repaired: string[] }> {
     return repairProjections(this.collections, sinceGseq, (key) => this.syncProjection(key, { fromLedger: true }), {
       ...options,
       ownCommit: (first) => this.projector.has(first),

@@ -30,7 +30,8 @@ export interface ProjectionRepairer {
  * A periodic projection repair sweep. Every tick prunes the log; the first sweep, and then one
  * every `deepIntervalMs`, also repairs: heals the log and finishes commits left undone too long by
  * a writer that stopped beating (on FerretDB these read the whole log and scan the ledger for one
- * missing gseq: hence not every tick). The first sweep also reads the ledger for events written
+ * missing gseq: hence not every tick, and the scan only when the log has stood still since the
+ * last deep sweep, once per end). The first sweep also reads the ledger for events written
  * around the log, which can only predate it. A failed sweep (database down) is logged and retried
  * on the next tick.
  */
@@ -40,6 +41,19 @@ export function createProjectionRepairer(options: ProjectionRepairerOptions): Pr
   let since = 0;
   let lastDeep: number | null = null;
   let timer: NodeJS.Timeout | null = null;
+  // The log's end at the last deep sweep, and the end last looked past for orphaned events.
+  let endAtLastDeep: number | null = null;
+  let lookedPast: number | null = null;
+  // The first deep sweep looks past the log's end for events no commit lists; later ones only when
+  // the log has not moved since the previous deep sweep, once per end (a writer whose insert
+  // collides with such events heals them itself, so while writers move the log on nothing lingers).
+  const healLog = (first: boolean) => (end: number): boolean => {
+    const idle = end === endAtLastDeep;
+    endAtLastDeep = end;
+    if (!first && (!idle || end === lookedPast)) return false;
+    lookedPast = end;
+    return true;
+  };
   let running: Promise<string[]> | null = null;
 
   const sweepOnce = async (): Promise<string[]> => {
@@ -47,7 +61,7 @@ export function createProjectionRepairer(options: ProjectionRepairerOptions): Pr
       const started = performance.now();
       const deep = lastDeep === null || started - lastDeep >= deepIntervalMs;
       // Events written around the log can only predate it (see RepairOptions.aroundLog): looked for until a sweep succeeds.
-      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs, deep, aroundLog: lastDeep === null });
+      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs, deep, aroundLog: lastDeep === null, healLog: healLog(lastDeep === null) });
       since = lastGseq;
       if (deep) lastDeep = started;
       if (repaired.length > 0) options.logger.warn({ repaired }, 'repaired projections behind the ledger');
