@@ -38,6 +38,13 @@ export interface WriterActivity {
 /** Fresh projection documents per insertMany. */
 const INSERT_CHUNK = 1000;
 
+/**
+ * insertMany calls of fresh documents in flight at once: FerretDB encodes a call's documents in
+ * its connection's goroutine before SQLite takes them one writer at a time, so two calls overlap
+ * the encoding (measured: 13,000 vs 9,600 documents/s; four: 10,600).
+ */
+const INSERTS_AT_ONCE = 2;
+
 /** How a Projector works. */
 export interface ProjectorOptions {
   readonly logger?: Logger;
@@ -224,8 +231,8 @@ export class Projector {
     const toSync: string[] = [];
     const fresh = [...heads.values()].filter((doc) => firstSeq.get(doc._id) === 1);
     let toWrite = new Map([...heads].filter(([key]) => firstSeq.get(key) !== 1));
-    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
-      const chunk = fresh.slice(i, i + INSERT_CHUNK);
+    const chunks = Array.from({ length: Math.ceil(fresh.length / INSERT_CHUNK) }, (_, i) => fresh.slice(i * INSERT_CHUNK, (i + 1) * INSERT_CHUNK));
+    await forEachLimited(chunks, INSERTS_AT_ONCE, async (chunk) => {
       try {
         await this.collections.states.insertMany(chunk, { ordered: false });
         this.counts.inserted += chunk.length;
@@ -236,7 +243,7 @@ export class Projector {
         this.counts.inserted += chunk.length - failed.length;
         for (const index of failed) toWrite.set(chunk[index]!._id, chunk[index]!);
       }
-    }
+    });
     const known = this.options.view;
     if (known === undefined) toSync.push(...toWrite.keys());
     else {
