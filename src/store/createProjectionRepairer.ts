@@ -47,7 +47,7 @@ export function createProjectionRepairer(options: ProjectionRepairerOptions): Pr
   // The first deep sweep looks past the log's end for events no commit lists; later ones only when
   // the log has not moved since the previous deep sweep, once per end (a writer whose insert
   // collides with such events heals them itself, so while writers move the log on nothing lingers).
-  const healLog = (first: boolean) => (end: number): boolean => {
+  const lookPastEnd = (first: boolean) => (end: number): boolean => {
     const idle = end === endAtLastDeep;
     endAtLastDeep = end;
     if (!first && (!idle || end === lookedPast)) return false;
@@ -61,7 +61,7 @@ export function createProjectionRepairer(options: ProjectionRepairerOptions): Pr
       const started = performance.now();
       const deep = lastDeep === null || started - lastDeep >= deepIntervalMs;
       // Events written around the log can only predate it (see RepairOptions.aroundLog): looked for until a sweep succeeds.
-      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs, deep, aroundLog: lastDeep === null, healLog: healLog(lastDeep === null) });
+      const { lastGseq, repaired } = await options.store.repairProjections(since, { staleCommitMs: options.staleCommitMs, deep, aroundLog: lastDeep === null, healLog: lookPastEnd(lastDeep === null) });
       since = lastGseq;
       if (deep) lastDeep = started;
       if (repaired.length > 0) options.logger.warn({ repaired }, 'repaired projections behind the ledger');

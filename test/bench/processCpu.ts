@@ -42,7 +42,11 @@ export interface CpuSplit {
  * function ends the window and gives each one's CPU seconds, and what the rest of the machine used.
  */
 export async function cpuWindow(pids: Record<string, number | null>): Promise<() => Promise<CpuSplit>> {
-  const ticksOf = async (pid: number | null) => (pid === null ? ((process.cpuUsage().user + process.cpuUsage().system) / 1e6) * CLK_TCK : await cpuTicks(pid));
+  const ownTicks = () => {
+    const { user, system } = process.cpuUsage();
+    return ((user + system) / 1e6) * CLK_TCK;
+  };
+  const ticksOf = async (pid: number | null) => (pid === null ? ownTicks() : await cpuTicks(pid));
   const names = Object.keys(pids);
   const before = await Promise.all(names.map((name) => ticksOf(pids[name] ?? null)));
   const machineBefore = await machineBusyTicks();
