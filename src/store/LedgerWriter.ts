@@ -241,7 +241,8 @@ export class LedgerWriter {
       // Into the log before acknowledging: what followers (caches, other writers) read.
       const logged = await logEvents(this.collections, done, this.id);
       this.cache.applyCommits(logged);
-      this.cache.announced(await announceCommit(this.collections), logged.at(-1)!.last);
+      await announceCommit(this.collections, this.id, logged.at(-1)!.last);
+      this.cache.announced(logged.at(-1)!.last);
       this.projector.enqueue(logged);
       this.stalls = 0;
     }
@@ -267,7 +268,7 @@ export class LedgerWriter {
     const logged = await healLog(this.collections, this.cache.end);
     if (logged.length === 0) return;
     this.cache.applyCommits(logged);
-    await announceCommit(this.collections);
+    await announceCommit(this.collections, this.id, logged.at(-1)!.last);
     this.projector.enqueue(logged);
   }
 

@@ -19,8 +19,11 @@ export interface ProjectionSource {
   readVersion(): Promise<ProjectionVersion | null>;
   /** The projection documents of these keys (one read). */
   readStates(keys: readonly string[]): Promise<Map<string, StateDoc>>;
-  /** The commits after gseq `end`, as far as they follow without a gap (one read of a small log bucket, two at a bucket's end). */
-  readCommitsAfter(end: number, background?: boolean): Promise<TailDoc[]>;
+  /**
+   * The commits after gseq `end`, as far as they follow without a gap (point reads, one per commit:
+   * see tail.ts), stopping at the first that reaches `through` when given, else at the first miss.
+   */
+  readCommitsAfter(end: number, background?: boolean, through?: number): Promise<TailDoc[]>;
   /** Every commit still in the log (one read per bucket). */
   readAllCommits(background?: boolean): Promise<TailDoc[]>;
   /** Starts the log of a ledger that has none (see tail.ts `startLog`), at `knownEnd` if given; writers only. */
@@ -153,8 +156,15 @@ export class ProjectionCache {
   private latestVersion: ProjectionVersion | null = null;
 
   private seen(version: ProjectionVersion | null): void {
-    if (version !== null) this.latestVersion = version;
+    if (version === null) return;
+    this.latestVersion = version;
+    if (version.end !== undefined) this.announcedEnd = Math.max(this.announcedEnd ?? 0, version.end);
   }
+
+  // The highest log end any version read so far announced (null: none did): every commit
+  // acknowledged before the latest of those reads ends at or before it, so a request's follow stops
+  // there without reading on to find nothing (a miss would be one more read).
+  private announcedEnd: number | null = null;
 
   /**
    * Brings the copy to the ledger's current end before a write: loaded (waiting for the first
@@ -176,28 +186,29 @@ export class ProjectionCache {
       if (genesis === null || this.projectionEnd === null || genesis.last > this.projectionEnd) await this.refreshOrThrow('log started');
       else this.logWasEmpty = false;
     }
-    // The version is still the token this process's writer announced after its last commit, and
-    // the copy is at that commit: skip the read of the log. A commit another replica made between
-    // that commit and its announcement (which overwrote the other's) is not seen, but nothing is
-    // lost: the next insert collides on its gseq and the writer calls `distrustOwnAnnouncement`.
-    // Reads never take this shortcut (the copy's own version stays behind until a follow).
+    // The highest end announced is still the one this process's writer announced after its last
+    // commit, and the copy is at that commit: skip the read of the log. A commit another replica
+    // made but has not announced yet is not seen, but nothing is lost: the next insert collides on
+    // its gseq and the writer calls `distrustOwnAnnouncement`. Otherwise a writer reads the log
+    // until it finds no next commit, past the announced end (a colliding commit may not be
+    // announced yet). Reads never take this shortcut (the copy's own version stays behind until a follow).
     const own = this.ownAnnouncement;
-    if (own !== null && version !== null && version.token === own.token && this.snapshot?.end === own.end) return;
+    if (own !== null && version?.end === own && this.snapshot?.end === own) return;
     try {
-      await this.follow();
+      await this.followToEnd();
     } catch (error) {
       if (!(error instanceof FellBehind)) throw error;
       await this.refreshOrThrow('fell behind the log');
-      await this.follow();
+      await this.followToEnd();
     }
   }
 
-  // The token this process's writer announced last, and the copy's end when it did.
-  private ownAnnouncement: { token: string; end: number } | null = null;
+  // The log's end this process's writer announced last, when the copy was there.
+  private ownAnnouncement: number | null = null;
 
-  /** The writer announced its commits, which end at gseq `end`, with `token` (after applying them). */
-  announced(token: string, end: number): void {
-    this.ownAnnouncement = this.snapshot?.end === end ? { token, end } : null;
+  /** The writer announced its commits, which end at gseq `end` (after applying them). */
+  announced(end: number): void {
+    this.ownAnnouncement = this.snapshot?.end === end ? end : null;
   }
 
   /** The writer's insert collided: its next `prepareWrite` reads the log whatever the version says. */
@@ -279,16 +290,19 @@ export class ProjectionCache {
   // Reads the commits after `end` (one read of a small log bucket) and applies them. Concurrent
   // callers share a follow only if it has not started yet (one that started earlier may have read
   // the log before their write was committed).
-  private readonly follow = coalescedReader(() => this.followOnce(false));
+  private readonly follow = coalescedReader(() => this.followOnce(false, false));
+  // A writer's follow: on past the announced end, to the first commit missing.
+  private readonly followToEnd = coalescedReader(() => this.followOnce(false, true));
   // The same for background work (the Projector's checks, an idle copy keeping up): its reads are
   // tagged CACHE_REFRESH_COMMENT, so no request counts them. It may run beside a request's follow:
   // each applies only the commits after the copy's end when they arrive.
-  private readonly followInBackground = coalescedReader(() => this.followOnce(true));
+  private readonly followInBackground = coalescedReader(() => this.followOnce(true, false));
 
-  private async followOnce(background: boolean): Promise<void> {
+  private async followOnce(background: boolean, pastAnnounced: boolean): Promise<void> {
     const snapshot = this.snapshot;
     if (snapshot === null) throw new FellBehind();
     const version = this.latestVersion;
+    const through = pastAnnounced ? undefined : (this.announcedEnd ?? undefined);
     const startedAt = performance.now();
     const idle = startedAt - this.lastFollowAt > TAIL_RETAIN_MS / 2;
     this.lastFollowAt = startedAt;
@@ -303,7 +317,7 @@ export class ProjectionCache {
       if (genesis === null) return;
       snapshot.end = genesis.last;
     }
-    for (const commit of await this.source.readCommitsAfter(snapshot.end, background)) {
+    for (const commit of await this.source.readCommitsAfter(snapshot.end, background, through)) {
       if (commit.last <= snapshot.end) continue;
       if (commit._id > snapshot.end + 1) break;
       this.apply(snapshot, commit);

@@ -50,8 +50,14 @@ export interface MetaDoc {
   epoch?: string;
   /** A writer starved by another's back-to-back commits asks it to leave a gap (LedgerWriter). */
   waiting?: { by: string; at: Date };
-  /** A writer's heartbeat (`_id` `writer:<id>`, `at` its last beat): its projector still has commits to finish. */
-  kind?: 'writer';
+  /**
+   * `writer`: a writer's heartbeat (`_id` `writer:<id>`, `at` its last beat): its projector still has
+   * commits to finish. `announce`: a writer's announcement of its last commit (`_id` `announce:<id>`,
+   * with `end`, see projectionVersion.ts `announceCommit`).
+   */
+  kind?: 'writer' | 'announce';
+  /** Of an announcement: the log's end as its writer committed it. */
+  end?: number;
 }
 
 /**

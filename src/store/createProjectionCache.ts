@@ -27,7 +27,7 @@ export function createProjectionCache(collections: Collections, reads: Projectio
     {
       readVersion: reads.readVersion,
       readStates: reads.readStates,
-      readCommitsAfter: (end, background) => storeCall(() => readCommitsAfter(collections, end, background ? CACHE_REFRESH_COMMENT : undefined), deadlineMs),
+      readCommitsAfter: (end, background, through) => storeCall(() => readCommitsAfter(collections, end, background ? CACHE_REFRESH_COMMENT : undefined, through), deadlineMs),
       readAllCommits: (background) => storeCall(() => readAllCommits(collections, background ? CACHE_REFRESH_COMMENT : undefined), deadlineMs),
       listBuckets: () => storeCall(() => listBuckets(collections), deadlineMs),
       startLog: (knownEnd) => storeCall(() => startLog(collections, knownEnd), deadlineMs),

@@ -3,6 +3,7 @@ import { collectionsOf, ensureIndexes } from './collections.js';
 import { ConsentStore } from './ConsentStore.js';
 import type { ProjectionCacheOptions } from './ProjectionCache.js';
 import { ensureProjectionVersion } from './projectionVersion.js';
+import { upgradeOldLog } from './upgradeLog.js';
 
 /** How to reach the database. */
 export interface StoreOptions {
@@ -27,6 +28,8 @@ export async function openStore(options: StoreOptions): Promise<ConsentStore> {
     const collections = collectionsOf(client.db(options.dbName));
     await ensureIndexes(collections);
     await ensureProjectionVersion(collections);
+    // A log written by an older version (numeric commit ids) is finished and dropped before anything reads the log.
+    await upgradeOldLog(collections);
     return new ConsentStore(client, collections, options.timeoutMs, { cache: options.cache, deferProjection: options.deferProjection });
   } catch (error) {
     await client.close();

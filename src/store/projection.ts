@@ -2,7 +2,8 @@ import type { Collections, StateDoc, TailDoc } from './collections.js';
 import { healLog, logEnd, markDone, pruneCommits, readAllCommitsWithDone } from './tail.js';
 import { chainHead, ledgerHead } from './chainHeads.js';
 import { stateFromHead } from './documents.js';
-import { announceCommit, bumpProjectionVersion, HEARTBEAT_MS, liveWriters } from './projectionVersion.js';
+import { randomUUID } from 'node:crypto';
+import { announceCommit, bumpProjectionVersion, HEARTBEAT_MS, liveWriters, pruneAnnouncements } from './projectionVersion.js';
 import { isDuplicateKey, storeCall } from './storeCall.js';
 
 /** Most rounds a projection sync chases a head that concurrent writers keep moving (the append bound). */
@@ -79,6 +80,7 @@ export async function repairProjections(
   const live = old.some((commit) => commit.by !== undefined) ? await liveWriters(collections, now, Math.max(staleMs, 2 * HEARTBEAT_MS)) : new Set<string>();
   const stale = old.filter((commit) => commit.by === undefined || !live.has(commit.by));
   if (stale.length > 0) await projectCommits(collections, stale, sync, repaired);
+  await pruneAnnouncements(collections, now);
 
   // 2. Events written around the log (before it started, by an older writer, or a tool): their
   // projection may be behind. The sweep stops below the first commit still undone, which its own
@@ -167,5 +169,6 @@ async function projectCommits(collections: Collections, commits: readonly TailDo
     collections,
     commits.map((commit) => commit._id),
   );
-  await announceCommit(collections);
+  // Under an id of its own: no other update may race this one on the same announcement document.
+  if (commits.length > 0) await announceCommit(collections, `sweep-${randomUUID()}`, Math.max(...commits.map((commit) => commit.last)));
 }

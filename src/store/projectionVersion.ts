@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Collections } from './collections.js';
+import type { Collections, MetaDoc } from './collections.js';
 import { isDuplicateKey } from './storeCall.js';
 
 /** The `_id` of the one document of `consent_meta` that holds the projection's version. */
@@ -21,13 +21,45 @@ export async function bumpProjectionVersion(collections: Collections): Promise<v
 }
 
 /**
- * Announces a commit through the commit log (tail.ts): a new token in the same epoch, so caches
- * follow the log instead of loading the projection again.
+ * Announces commits through the commit log (tail.ts): a new token and the log's end as `by` knows it,
+ * in `by`'s own announcement document, so caches follow the log (to at least `end`) instead of
+ * loading the projection again. One document per writer, because FerretDB's updates are not atomic
+ * read-modify-write: a `$max` on one shared document could lose the higher end to a racing update.
+ * Each writer announces its rounds one after another, so its own document's end only grows, and
+ * the highest end over all documents is at least every commit announced before it was read.
  */
-export async function announceCommit(collections: Collections): Promise<string> {
-  const token = randomUUID();
-  await setVersion(collections, { token, at: new Date() });
-  return token;
+export async function announceCommit(collections: Collections, by: string, end: number): Promise<void> {
+  const update = { $set: { token: randomUUID(), end, at: new Date(), kind: 'announce' as const } };
+  const _id = `${ANNOUNCE_PREFIX}${by}`;
+  try {
+    await collections.meta.updateOne({ _id }, update, { upsert: true });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+    await collections.meta.updateOne({ _id }, update);
+  }
+}
+
+/** `_id` prefix of a writer's announcement document in `consent_meta`, followed by the writer's id. */
+export const ANNOUNCE_PREFIX = 'announce:';
+
+/** How long an announcement document stays after its writer's last commit (ms), unless it holds the highest end. */
+export const ANNOUNCEMENT_RETAIN_MS = 10 * 60_000;
+
+/**
+ * Deletes the announcement documents of writers that have not committed for ANNOUNCEMENT_RETAIN_MS
+ * (stopped processes, sweeps), except the one with the highest end: the versions read afterwards
+ * still end at least where they did. Returns how many it deleted.
+ */
+export async function pruneAnnouncements(collections: Collections, now: Date): Promise<number> {
+  const docs = await collections.meta.find({ kind: 'announce' }).toArray();
+  const highest = docs.reduce<MetaDoc | null>((best, doc) => (best === null || (doc.end ?? 0) > (best.end ?? 0) ? doc : best), null);
+  let deleted = 0;
+  for (const doc of docs) {
+    if (doc === highest || now.getTime() - doc.at.getTime() <= ANNOUNCEMENT_RETAIN_MS) continue;
+    // Only if it was not announced again meanwhile.
+    deleted += (await collections.meta.deleteOne({ _id: doc._id, at: doc.at })).deletedCount;
+  }
+  return deleted;
 }
 
 async function setVersion(collections: Collections, fields: { token: string; epoch?: string; at: Date }): Promise<void> {
@@ -45,18 +77,30 @@ async function setVersion(collections: Collections, fields: { token: string; epo
 export interface ProjectionVersion {
   readonly token: string;
   readonly epoch: string;
+  /**
+   * The highest end of the log any writer announced (see `announceCommit`): every commit
+   * acknowledged before the version was read ends at or before it. Absent before the first announcement.
+   */
+  readonly end?: number;
   /** A writer that lost the last rounds to another and asks it to leave a gap. */
   readonly waiting?: { readonly by: string; readonly at: Date };
 }
 
 /** The projection's current version; null if the document is missing (never cached against). */
 export async function readProjectionVersion(collections: Collections, comment?: string): Promise<ProjectionVersion | null> {
-  // The turn request lives in a document of its own: FerretDB rewrites a whole document on any
-  // update, so a write of `waiting` racing a commit's new token could put an old token back.
-  const docs = await collections.meta.find({ _id: { $in: [PROJECTION_VERSION_ID, TURN_ID] } }, comment === undefined ? {} : { comment }).toArray();
+  // One read of the small consent_meta, whole: the version, the writers' announcements and the turn
+  // request (in a document of its own: FerretDB rewrites a whole document on any update, so a write
+  // of `waiting` racing a new token could put an old token back). On FerretDB a filter on `_id` with
+  // `$in` scans the collection anyway.
+  const docs = await collections.meta.find({}, comment === undefined ? {} : { comment }).toArray();
   const doc = docs.find((d) => d._id === PROJECTION_VERSION_ID);
+  if (doc === undefined) return null;
   const turn = docs.find((d) => d._id === TURN_ID)?.waiting;
-  return doc === undefined ? null : { token: doc.token, epoch: doc.epoch ?? '', ...(turn === undefined ? {} : { waiting: turn }) };
+  const announcements = docs.filter((d) => d.kind === 'announce').sort((a, b) => (a._id < b._id ? -1 : 1));
+  // The token changes with every announcement, as with any change to the version document.
+  const token = [doc.token, ...announcements.map((d) => d.token)].join(' ');
+  const end = announcements.length === 0 ? undefined : Math.max(...announcements.map((d) => d.end ?? 0));
+  return { token, epoch: doc.epoch ?? '', ...(end === undefined ? {} : { end }), ...(turn === undefined ? {} : { waiting: turn }) };
 }
 
 /** Creates the version document if it is missing (at start-up; idempotent, safe to race). */

@@ -1,12 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { Binary, BSON } from 'mongodb';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { createDecider } from '../../src/consent/decide.js';
 import { DEFAULT_POLICY } from '../../src/consent/policy.js';
 import { stateFromHead } from '../../src/store/documents.js';
 import { openStore } from '../../src/store/openStore.js';
 import { HEARTBEAT_MS, WRITER_HEARTBEAT_PREFIX } from '../../src/store/projectionVersion.js';
-import { bucketOf, LOG_DONE_COLLECTION, logBucket, readAllCommits, readAllCommitsWithDone, readCommitsAfter } from '../../src/store/tail.js';
+import { bucketOf, commitKey, dropLog, LOG_DONE_COLLECTION, logBucket, readAllCommits, readAllCommitsWithDone, readCommitsAfter } from '../../src/store/tail.js';
+import { OLD_LOG_DONE_COLLECTION, OLD_LOG_PREFIX } from '../../src/store/upgradeLog.js';
 import { aSetChange } from '../helpers/changes.js';
 import { anotherConnection, dropStore, ledgerHead, mongoUri, TEST_CACHE } from '../helpers/database.js';
 
@@ -125,20 +127,62 @@ describe('Projector', () => {
 });
 
 describe('commit log format', () => {
-  it('stores a commit\'s events as one binary and reads them back as written; commits stored with nested events read the same', async () => {
+  it('stores a commit under its first gseq as a padded string, its events as one binary, and reads them back as written', async () => {
     const store = await aDeferredStore();
     const [written] = await store.appendMany([{ change: aSetChange('log-format', 'AI_TRAINING'), actor: 'artist:log-format', now: new Date() }]);
     const commits = await readAllCommits(store.collections);
     const commit = commits.find((c) => c.last === Number(written!.revision))!;
-    const stored = await logBucket(store.collections, bucketOf(commit._id)).findOne({ _id: commit._id });
+    const stored = await logBucket(store.collections, bucketOf(commit._id)).findOne({ _id: commitKey(commit._id) });
+    expect(stored?._id).toBe(String(commit._id).padStart(16, '0'));
     expect(stored?.events).toBeUndefined();
     expect(stored?.payload).toBeDefined();
     const event = await store.collections.events.findOne({ gseq: commit._id });
     expect(commit.events).toEqual([event]);
-
-    // A log written before the binary payload: the same commit with its events as documents.
-    await logBucket(store.collections, bucketOf(commit._id)).deleteOne({ _id: commit._id });
-    await logBucket(store.collections, bucketOf(commit._id)).insertOne({ _id: commit._id, last: commit.last, at: commit.at, by: commit.by, events: commit.events });
     expect(await readCommitsAfter(store.collections, commit._id - 1)).toEqual([commit]);
+  });
+
+  it('a follow far behind reads the chain by point reads, then the rest of each bucket by range, across buckets, and stops at the end', async () => {
+    const store = await aDeferredStore();
+    // Commits of one event each, across more than one bucket.
+    for (let i = 0; i < 12; i++) await store.appendMany(Array.from({ length: i === 5 ? 60 : 25 }, (_, j) => ({ change: aSetChange(`far-${i}-${j}`, 'AI_TRAINING'), actor: 'admin', now: new Date() })));
+    const all = (await readAllCommits(store.collections)).filter((c) => c._id !== 0);
+    expect(bucketOf(all.at(-1)!._id)).toBeGreaterThan(bucketOf(all[0]!._id));
+    for (const from of [0, all[3]!.last, all.at(-2)!.last, all.at(-1)!.last]) {
+      expect(await readCommitsAfter(store.collections, from)).toEqual(all.filter((c) => c._id > from));
+    }
+  });
+
+  it('a log written by an older version (numeric ids, nested or binary events) is finished at start-up: events in the ledger, projection at the heads, old log dropped', async () => {
+    const store = await aDeferredStore();
+    await store.appendMany([{ change: aSetChange('old-log-a', 'AI_TRAINING'), actor: 'admin', now: new Date() }]);
+    const [second] = await store.appendMany([{ change: aSetChange('old-log-b', 'AI_TRAINING', { choice: 'DENY' }), actor: 'admin', now: new Date() }]);
+    await store.projectionSettled();
+    const commits = (await readAllCommits(store.collections)).filter((c) => c._id !== 0);
+    const last = commits.at(-1)!;
+    expect(last.last).toBe(Number(second!.revision));
+    // As an older version left it: its log in consent_log_<n>, the last commit's events never
+    // inserted into the ledger nor projected (its writer died between the two inserts).
+    const db = store.collections.events.db;
+    const oldBucket = db.collection<Record<string, unknown> & { _id: number }>(`${OLD_LOG_PREFIX}0`);
+    await oldBucket.insertOne({ _id: 0, last: commits[0]!._id - 1, at: new Date(), events: [], done: true });
+    await oldBucket.insertMany(commits.map(({ done: _done, events, ...c }, i) => (i % 2 === 0 ? { ...c, events } : { ...c, payload: new Binary(BSON.serialize({ events })) })));
+    await db.collection<{ _id: number }>(OLD_LOG_DONE_COLLECTION).insertMany(commits.slice(0, -1).map((c) => ({ _id: c._id })));
+    await store.collections.events.deleteMany({ gseq: { $gte: last._id } });
+    await store.collections.states.deleteMany({ _id: { $in: last.events.map((e) => e.subject) } });
+    await dropLog(store.collections);
+    await store.close();
+
+    const upgraded = await openStore({ uri: mongoUri(), dbName: db.databaseName, timeoutMs: 10_000, cache: TEST_CACHE });
+    stores.push(upgraded);
+    const names = (await upgraded.collections.events.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+    expect(names.filter((n) => n.startsWith(OLD_LOG_PREFIX))).toEqual([]);
+    expect(await upgraded.collections.events.countDocuments({ gseq: { $gte: last._id } })).toBe(last.events.length);
+    expect(await projectionIsAtHeads(upgraded, [...commits.flatMap((c) => c.events.map((e) => e.subject))])).toBe(true);
+    // Reads see the finished commit, and the next write continues the global order without a gap.
+    const states = await upgraded.statesByKeys(['artist/old-log-b']);
+    expect(states.get('artist/old-log-b')?.[0]?.choice).toBe('DENY');
+    const [next] = await upgraded.appendMany([{ change: aSetChange('old-log-c', 'AI_TRAINING'), actor: 'admin', now: new Date() }]);
+    expect(Number(next!.revision)).toBe(last.last + 1);
+    expect((await readAllCommits(upgraded.collections)).map((c) => c._id)).toEqual([0, last.last + 1]);
   });
 });
