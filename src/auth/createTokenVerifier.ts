@@ -43,22 +43,52 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     clockTolerance: limits.clockSkew,
     requiredClaims: ['exp'],
   };
+  // Tokens that verified, with the caller they gave, until the earliest of: VERIFIED_FOR_MS from
+  // now, the token's `exp` (with the skew jose allowed) and a start of use (`nbf`) not yet reached
+  // (never cached). Verifying a JWT is an HMAC or signature check through WebCrypto's thread pool,
+  // a visible share of a replica's CPU under load (BENCHMARKS.md), while callers send the same
+  // token for its whole life. A token's string fixes every claim and the signature, so the same
+  // string verifies the same until one of those times; a JWKS key withdrawn meanwhile is noticed
+  // within VERIFIED_FOR_MS.
+  const verified = new Map<string, { caller: Caller; until: number }>();
+  const remember = (token: string, caller: Caller, payload: JWTPayload, nowMs: number): void => {
+    if (typeof payload.nbf === 'number' && payload.nbf * 1000 > nowMs) return;
+    const until = Math.min(nowMs + VERIFIED_FOR_MS, ((payload.exp as number) + limits.clockSkew) * 1000);
+    if (until <= nowMs) return;
+    // Oldest first out (a Map keeps insertion order).
+    if (verified.size >= MAX_VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
+    verified.set(token, { caller, until });
+  };
   return async (authorization) => {
     if (authorization === undefined || authorization === '') return { kind: 'anonymous' };
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization.trim());
     if (match === null) return { kind: 'invalid', reason: 'Authorization header must be "Bearer <JWT>"' };
+    const token = match[1]!;
+    const nowMs = Date.now();
+    const known = verified.get(token);
+    if (known !== undefined) {
+      if (nowMs < known.until) return known.caller;
+      verified.delete(token);
+    }
     let payload: JWTPayload;
     try {
-      ({ payload } =
-        typeof key === 'function' ? await jwtVerify(match[1]!, key, verifyOptions) : await jwtVerify(match[1]!, await key, verifyOptions));
+      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, await key, verifyOptions));
     } catch (error) {
       return { kind: 'invalid', reason: `token rejected: ${(error as Error).message}` };
     }
-    const refused = checkTokenLifetime(payload, limits, Math.floor(Date.now() / 1000));
+    const refused = checkTokenLifetime(payload, limits, Math.floor(nowMs / 1000));
     if (refused !== null) return { kind: 'invalid', reason: `token rejected: ${refused}` };
-    return principalFrom(payload);
+    const caller = principalFrom(payload);
+    if (caller.kind === 'principal') remember(token, caller, payload, nowMs);
+    return caller;
   };
 }
+
+/** How long a verified token is taken as verified without checking it again (ms). */
+const VERIFIED_FOR_MS = 60_000;
+
+/** Most verified tokens kept (each a few hundred bytes). */
+const MAX_VERIFIED_TOKENS = 10_000;
 
 function principalFrom(payload: JWTPayload): Caller {
   if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 200) {

@@ -1,5 +1,5 @@
 import { SignJWT, type JWTPayload } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createTokenVerifier, type VerifierOptions } from '../../src/auth/createTokenVerifier.js';
 import type { Caller } from '../../src/auth/Principal.js';
 import { TEST_SECRET } from '../helpers/tokens.js';
@@ -82,5 +82,25 @@ describe('createTokenVerifier given tokens it must refuse', () => {
   it('refuses "exp" and "iat" claims that are not numbers', async () => {
     expect(reasonOf(await verify({ iat: now(), exp: 'tomorrow' as unknown as number }))).toMatch(/"exp" claim/);
     expect(reasonOf(await verify({ iat: 'now' as unknown as number, exp: now() + 3600 }))).toMatch(/"iat" claim/);
+  });
+
+  it('a token that verified is refused again once it expires, and one that is not valid yet is never taken as verified', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const verifier = createTokenVerifier({ kind: 'secret', secret: TEST_SECRET });
+      const token = `Bearer ${await tokenWith({ iat: now(), exp: now() + 45 })}`;
+      expect((await verifier(token)).kind).toBe('principal');
+      expect((await verifier(token)).kind).toBe('principal');
+      // Past "exp" and the 30 s of skew: refused, though it verified a moment ago.
+      vi.setSystemTime(Date.now() + 80_000);
+      expect(reasonOf(await verifier(token))).toMatch(/"exp" claim/);
+
+      const early = `Bearer ${await tokenWith({ iat: now(), nbf: now() + 600, exp: now() + 3600 })}`;
+      expect(reasonOf(await verifier(early))).toMatch(/"nbf" claim/);
+      vi.setSystemTime(Date.now() + 601_000);
+      expect((await verifier(early)).kind).toBe('principal');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
