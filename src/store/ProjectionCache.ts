@@ -70,9 +70,9 @@ class FellBehind extends Error {}
  * Each request first reads the projection's version (one small read, shared with concurrent
  * requests that started before it, see `coalescedReader`). Same token: the answer comes from
  * memory. New token, same epoch: some commit happened, so the cache reads the next commits by `_id`
- * (point reads, which FerretDB pushes down) until there is none, applies them, and answers from
- * memory. A commit is in the log before it is acknowledged, so a request sees every write
- * acknowledged before it began, on any replica. New epoch (the projection changed outside the log,
+ * (point reads, which FerretDB pushes down) up to the end the version announced, applies them, and
+ * answers from memory. A commit is in the log, and announced, before it is acknowledged, so a
+ * request sees every write acknowledged before it began, on any replica. New epoch (the projection changed outside the log,
  * say a seed) or a log that moved on without it: the request reads the database — the projection
  * documents of its keys, overlaid with the log's commits — and the cache loads again in the background.
  *
@@ -287,7 +287,7 @@ export class ProjectionCache {
     this.listeners.push(listener);
   }
 
-  // Reads the commits after `end` (one read of a small log bucket) and applies them. Concurrent
+  // Reads the commits after `end` (a point read each, up to the announced end) and applies them. Concurrent
   // callers share a follow only if it has not started yet (one that started earlier may have read
   // the log before their write was committed).
   private readonly follow = coalescedReader(() => this.followOnce(false, false));

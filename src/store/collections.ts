@@ -62,8 +62,9 @@ export interface MetaDoc {
 
 /**
  * One commit of the ledger (see tail.ts): events of one group commit, in gseq order, keyed by the
- * first gseq, in the log's bucket collection of that gseq. Inserting it is the commit; its events are then inserted into `consent_events`
- * and projected. Kept while recent or not yet `done` (materialized and projected), then pruned.
+ * first gseq (stored as a padded string, `commitKey`), in the log's bucket collection of that gseq.
+ * In the log before its writer acknowledges it, then projected. Kept while recent or not yet
+ * `done` (projected), then pruned.
  */
 export interface TailDoc {
   _id: number;

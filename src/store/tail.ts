@@ -4,18 +4,19 @@ import { maxGseq } from './chainHeads.js';
 import { failedIndexes, hasOnlyDuplicateKeys, isDuplicateKey, writeErrorsOf } from './storeCall.js';
 
 // The commit log ("tail") of the ledger: one document per group commit, keyed by the commit's
-// first gseq (as a zero-padded string, see `commitKey`). Why it exists: on FerretDB every read costs in proportion to the bytes of the
-// collection it reads (DESIGN §6: even an `_id` lookup), so neither writers nor caches can ask
-// consent_events "what happened since position g?". The log is split into bucket collections of
-// LOG_BUCKET_SIZE gseqs (`consent_log_<n>`, holding the commits whose first gseq falls in bucket
-// n), so "what was committed after g?" reads one small collection however long the log is, and
-// pruning drops whole buckets once their commits are in consent_events and the projection.
+// first gseq (as a zero-padded string, see `commitKey`). Why it exists: on FerretDB a read that
+// filters on anything but a string `_id` costs in proportion to the collection it reads (DESIGN
+// §6), so neither writers nor caches can ask consent_events "what happened since position g?".
+// Here they ask for the commit whose `_id` is g + 1, then the one after it: point reads. The log
+// is split into bucket collections of LOG_BUCKET_SIZE gseqs (`consent_commits_<n>`, holding the
+// commits whose first gseq falls in bucket n), so pruning drops whole buckets once their commits
+// are in the projection, and a load reads only what is left.
 //
-// Inserting a commit IS the commit. Its `_id` is unique in its bucket, and a writer inserts
-// `_id = end + 1` only after reading the commit that ends at `end` (or, for an empty log, the
-// ledger's highest gseq), so commits form one gapless chain of gseq ranges: a writer that did not
-// see the latest commit collides on `_id` and catches up. Then its events are inserted into
-// consent_events (where the unique indexes still hold) before the write is acknowledged.
+// A writer inserts its round's events into consent_events first (the unique index on gseq makes
+// that insert the commit, see LedgerWriter), then the commit here, before acknowledging. Commits
+// form one gapless chain of gseq ranges, each starting where the one before it ended: a writer
+// builds gseqs from `end + 1` only after reading the commit that ends at `end`, and a commit that
+// lost the race collides on its `_id` (a sweep that heals the log the same, see `logEvents`).
 
 /** Gseqs per log bucket collection. */
 export const LOG_BUCKET_SIZE = 256;

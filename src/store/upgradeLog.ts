@@ -20,9 +20,9 @@ const EVENTS_PER_INSERT = 1000;
 
 /**
  * Retires a commit log in the old format, if the database has one: every commit in it is finished
- * (its events inserted into consent_events where missing, since inserting the commit was the
- * commit, and its subjects' projections brought to their ledger heads), the projection gets a new
- * epoch (caches load again), and then the old collections are dropped. Idempotent, and safe to run
+ * (any of its events missing from consent_events inserted, as the commit's writer would have, and
+ * its subjects' projections brought to their ledger heads), the projection gets a new epoch (caches
+ * load again), and then the old collections are dropped. Idempotent, and safe to run
  * again after a crash part-way (the old log goes last). Runs before the store serves: the current
  * log then starts at the ledger's end like the log of a ledger that never had one. Replicas of the
  * older version must be stopped first: they write only to the old log (docs/operations.md).
