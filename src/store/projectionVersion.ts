@@ -17,7 +17,7 @@ export const PROJECTION_VERSION_ID = 'projection';
  * T was read".
  */
 export async function bumpProjectionVersion(collections: Collections): Promise<void> {
-  await setVersion(collections, { token: randomUUID(), epoch: randomUUID(), at: new Date() });
+  await setMeta(collections, PROJECTION_VERSION_ID, { token: randomUUID(), epoch: randomUUID(), at: new Date() });
 }
 
 /**
@@ -29,14 +29,7 @@ export async function bumpProjectionVersion(collections: Collections): Promise<v
  * the highest end over all documents is at least every commit announced before it was read.
  */
 export async function announceCommit(collections: Collections, by: string, end: number): Promise<void> {
-  const update = { $set: { token: randomUUID(), end, at: new Date(), kind: 'announce' as const } };
-  const _id = `${ANNOUNCE_PREFIX}${by}`;
-  try {
-    await collections.meta.updateOne({ _id }, update, { upsert: true });
-  } catch (error) {
-    if (!isDuplicateKey(error)) throw error;
-    await collections.meta.updateOne({ _id }, update);
-  }
+  await setMeta(collections, `${ANNOUNCE_PREFIX}${by}`, { token: randomUUID(), end, at: new Date(), kind: 'announce' });
 }
 
 /** `_id` prefix of a writer's announcement document in `consent_meta`, followed by the writer's id. */
@@ -62,14 +55,15 @@ export async function pruneAnnouncements(collections: Collections, now: Date): P
   return deleted;
 }
 
-async function setVersion(collections: Collections, fields: { token: string; epoch?: string; at: Date }): Promise<void> {
+// Sets fields of one consent_meta document, creating it if missing.
+async function setMeta(collections: Collections, _id: string, fields: Partial<Omit<MetaDoc, '_id'>>): Promise<void> {
   const update = { $set: fields };
   try {
-    await collections.meta.updateOne({ _id: PROJECTION_VERSION_ID }, update, { upsert: true });
+    await collections.meta.updateOne({ _id }, update, { upsert: true });
   } catch (error) {
     // Two upserts of a missing document race on the unique _id: the loser's document exists now.
     if (!isDuplicateKey(error)) throw error;
-    await collections.meta.updateOne({ _id: PROJECTION_VERSION_ID }, update);
+    await collections.meta.updateOne({ _id }, update);
   }
 }
 

@@ -101,10 +101,14 @@ export function logBucket(collections: Collections, bucket: number): Collection<
 /** The log's bucket numbers, in order (one listCollections). */
 export async function listBuckets(collections: Collections): Promise<number[]> {
   const names = await collections.events.db.listCollections({}, { nameOnly: true }).toArray();
+  return bucketNumbers(names.map((c) => c.name), LOG_COLLECTION_PREFIX);
+}
+
+/** The bucket numbers among collection names `<prefix><n>`, in order (also for the old log, upgradeLog.ts). */
+export function bucketNumbers(names: readonly string[], prefix: string): number[] {
   return names
-    .map((c) => c.name)
-    .filter((name) => name.startsWith(LOG_COLLECTION_PREFIX))
-    .map((name) => Number(name.slice(LOG_COLLECTION_PREFIX.length)))
+    .filter((name) => name.startsWith(prefix))
+    .map((name) => Number(name.slice(prefix.length)))
     .filter((n) => Number.isInteger(n) && n >= 0)
     .sort((a, b) => a - b);
 }

@@ -3,7 +3,7 @@ import type { Collections, TailDoc } from './collections.js';
 import { syncProjection } from './projection.js';
 import { bumpProjectionVersion } from './projectionVersion.js';
 import { hasOnlyDuplicateKeys } from './storeCall.js';
-import { fromStored, type StoredCommit } from './tail.js';
+import { bucketNumbers, fromStored, type StoredCommit } from './tail.js';
 
 // The commit log as written before its commits were keyed by string (tail.ts `commitKey`): bucket
 // collections `consent_log_<n>` with numeric `_id`s, and done markers in `consent_log_done`. The
@@ -31,11 +31,7 @@ const EVENTS_PER_INSERT = 1000;
 export async function upgradeOldLog(collections: Collections): Promise<TailDoc[]> {
   const db = collections.events.db;
   const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
-  const buckets = names
-    .filter((name) => name.startsWith(OLD_LOG_PREFIX))
-    .map((name) => Number(name.slice(OLD_LOG_PREFIX.length)))
-    .filter((n) => Number.isInteger(n) && n >= 0)
-    .sort((a, b) => a - b);
+  const buckets = bucketNumbers(names, OLD_LOG_PREFIX);
   if (buckets.length === 0 && !names.includes(OLD_LOG_DONE_COLLECTION)) return [];
   const oldBucket = (n: number): Collection<StoredCommit> => db.collection<StoredCommit>(`${OLD_LOG_PREFIX}${n}`);
   const commits: TailDoc[] = [];
