@@ -240,9 +240,10 @@ export class LedgerWriter {
     if (done.length > 0) {
       // Into the log before acknowledging: what followers (caches, other writers) read.
       const logged = await logEvents(this.collections, done, this.id);
+      const end = logged.at(-1)!.last;
       this.cache.applyCommits(logged);
-      await announceCommit(this.collections, this.id, logged.at(-1)!.last);
-      this.cache.announced(logged.at(-1)!.last);
+      await announceCommit(this.collections, this.id, end);
+      this.cache.announced(end);
       this.projector.enqueue(logged);
       this.stalls = 0;
     }

@@ -143,7 +143,7 @@ describe('commit log format', () => {
 
   it('a follow far behind reads the chain by point reads, then the rest of each bucket by range, across buckets, and stops at the end', async () => {
     const store = await aDeferredStore();
-    // Commits of one event each, across more than one bucket.
+    // Twelve rounds, each one commit: 25 events (one of 60), across more than one bucket.
     for (let i = 0; i < 12; i++) await store.appendMany(Array.from({ length: i === 5 ? 60 : 25 }, (_, j) => ({ change: aSetChange(`far-${i}-${j}`, 'AI_TRAINING'), actor: 'admin', now: new Date() })));
     const all = (await readAllCommits(store.collections)).filter((c) => c._id !== 0);
     expect(bucketOf(all.at(-1)!._id)).toBeGreaterThan(bucketOf(all[0]!._id));
