@@ -12,7 +12,7 @@ import type { Collections, StateDoc } from './collections.js';
 import { createProjectionCache, projectionReadsOf, type ProjectionReads } from './createProjectionCache.js';
 import { revisionOf, statementsOf, type PositionedEvent } from './documents.js';
 import { historyPages, type EventPage, type HistoryRequest } from './history.js';
-import { LedgerWriter, type AppendItem } from './LedgerWriter.js';
+import { LedgerWriter, type AppendItem, type GatherOptions } from './LedgerWriter.js';
 import { IdempotencyIndex } from './IdempotencyIndex.js';
 import { Projector } from './Projector.js';
 import type { Logger } from 'pino';
@@ -56,6 +56,8 @@ export class ConsentStore {
       readonly logger?: Logger;
       /** Project only when `projectionSettled()` is called (bulk loads: see Projector's `deferred`). */
       readonly deferProjection?: boolean;
+      /** How a round waits for more of a stream of changes (LedgerWriter). @default DEFAULT_GATHER */
+      readonly gather?: GatherOptions;
     } = {},
   ) {
     this.reads = projectionReadsOf(collections, deadlineMs);
@@ -72,7 +74,12 @@ export class ConsentStore {
       id: writerId,
       deferred: options.deferProjection,
     });
-    this.writer = new LedgerWriter(collections, this.cache, this.idempotency, this.projector, async (key) => (await chainHead(collections, key)).head, writerId);
+    this.writer = new LedgerWriter(collections, this.cache, this.idempotency, this.projector, async (key) => (await chainHead(collections, key)).head, writerId, options.gather);
+  }
+
+  /** Group commits so far, and how many waited to gather a stream (LedgerWriter). */
+  get writeRounds(): { readonly rounds: number; readonly gathered: number } {
+    return { ...this.writer.counts };
   }
 
   /** The in-memory copy of the projection that answers current-state reads (and gives the writer its heads). */

@@ -1,6 +1,7 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { collectionsOf, ensureIndexes } from './collections.js';
 import { ConsentStore } from './ConsentStore.js';
+import type { GatherOptions } from './LedgerWriter.js';
 import type { ProjectionCacheOptions } from './ProjectionCache.js';
 import { ensureProjectionVersion } from './projectionVersion.js';
 import { upgradeOldLog } from './upgradeLog.js';
@@ -15,6 +16,8 @@ export interface StoreOptions {
   readonly cache?: ProjectionCacheOptions;
   /** Project only when `projectionSettled()` is called (bulk loads such as the import). @default false */
   readonly deferProjection?: boolean;
+  /** How a round waits for more of a stream of changes (LedgerWriter). @default DEFAULT_GATHER */
+  readonly gather?: GatherOptions;
 }
 
 /**
@@ -30,7 +33,7 @@ export async function openStore(options: StoreOptions): Promise<ConsentStore> {
     await ensureProjectionVersion(collections);
     // A log written by an older version (numeric commit ids) is finished and dropped before anything reads the log.
     await upgradeOldLog(collections);
-    return new ConsentStore(client, collections, options.timeoutMs, { cache: options.cache, deferProjection: options.deferProjection });
+    return new ConsentStore(client, collections, options.timeoutMs, { cache: options.cache, deferProjection: options.deferProjection, gather: options.gather });
   } catch (error) {
     await client.close();
     throw error;
