@@ -10,6 +10,7 @@ import { playgroundOptions } from './playground/playgroundOptions.js';
 import { renderPlayground } from './playground/renderPlayground.js';
 import { createServer } from './server.js';
 import type { ConsentStore } from './store/ConsentStore.js';
+import { DEFAULT_GATHER } from './store/LedgerWriter.js';
 import { createProjectionRepairer } from './store/createProjectionRepairer.js';
 import { openStore } from './store/openStore.js';
 
@@ -49,7 +50,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   if (config.tracing !== null) say(`Tracing: OTLP/HTTP to ${config.tracing.endpoint} as ${config.tracing.serviceName}`);
 
   const cache = config.cacheMaxSubjects > 0 ? { maxSubjects: config.cacheMaxSubjects, logger } : undefined;
-  const store = await openStore({ uri: config.database.uri, dbName: config.database.dbName, timeoutMs: config.dbTimeoutMs, cache });
+  const gather = { ...DEFAULT_GATHER, windowMs: config.writeGatherMs };
+  const store = await openStore({ uri: config.database.uri, dbName: config.database.dbName, timeoutMs: config.dbTimeoutMs, cache, gather });
   try {
     await options.seed?.(store);
   } catch (error) {

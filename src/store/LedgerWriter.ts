@@ -96,9 +96,9 @@ interface Group {
  *
  * So a round costs one or two small reads, two inserts and one small update however many changes
  * it carries; while a stream of changes flows from concurrent callers, a round first waits briefly
- * to carry more of it (`gather`). The gseq order stays gapless (a writer only inserts gseq `end + 1` after reading
- * `end` in the log or the ledger) and so does the log: a writer whose gseq collides without the
- * log moving puts the other writer's events into the log itself (`healLog`).
+ * to carry more of it (`gather`). The gseq order stays gapless (a writer only inserts gseq
+ * `end + 1` after reading `end` in the log or the ledger) and so does the log: a writer whose gseq
+ * collides without the log moving puts the other writer's events into the log itself (`healLog`).
  */
 export class LedgerWriter {
   private queue: Group[] = [];
@@ -116,7 +116,7 @@ export class LedgerWriter {
     private readonly gathering: GatherOptions = DEFAULT_GATHER,
   ) {}
 
-  /** Rounds committed, and how many of them waited to gather more changes first (for tests and the bench). */
+  /** Rounds committed, and how many of them waited to gather more changes first (for tests). */
   readonly counts = { rounds: 0, gathered: 0 };
 
   /**
@@ -227,9 +227,9 @@ export class LedgerWriter {
    * Before a round: when changes came in while the last round was committing (concurrent callers)
    * and the recent rate promises at least `minChanges` more within the window, waits until the
    * queue holds what that rate brings in the window (at most as many as the last round took plus
-   * those that came during it), or the window ends. So a lone caller, or one
-   * that waits for each answer before sending the next (an import), is never held; a stream from
-   * many callers is committed in fewer, larger rounds, each change waiting at most the window.
+   * those that came during it), or the window ends. So a lone caller, or one that waits for each
+   * answer before sending the next (an import), is never held; a stream from many callers is
+   * committed in fewer, larger rounds, each change waiting at most the window.
    */
   private async gather(): Promise<void> {
     const { windowMs, minChanges } = this.gathering;

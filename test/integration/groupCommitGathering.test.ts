@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startService } from '../../src/service.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { openStore } from '../../src/store/openStore.js';
 import { DEFAULT_GATHER } from '../../src/store/LedgerWriter.js';
 import { aSetChange } from '../helpers/changes.js';
 import { aFreshStore, dropStore, mongoUri, TEST_CACHE } from '../helpers/database.js';
+import { TEST_SECRET } from '../helpers/environments.js';
 
 // The group commit gathers a stream (LedgerWriter `gather`): while changes from concurrent callers
 // keep arriving, a round waits up to DEFAULT_GATHER.windowMs for more, so a steady stream is
@@ -57,7 +60,7 @@ describe('group commit gathering', () => {
   it('does not hold a fixed set of callers, each waiting for its answer, for the window', async () => {
     // A long window: a round that waited for more changes than these callers can send would stand out.
     const gather = { windowMs: 1000, minChanges: 4 };
-    const store = await openStore({ uri: mongoUri(), dbName: `test_${randomBytes(6).toString('hex')}`, timeoutMs: 5000, cache: TEST_CACHE, gather });
+    const store = await openStore({ uri: mongoUri(), dbName: aDbName(), timeoutMs: 5000, cache: TEST_CACHE, gather });
     stores.push(store);
     const CALLERS = 20;
     const EACH = 6;
@@ -83,22 +86,50 @@ describe('group commit gathering', () => {
   it('waits out the window when the stream stops mid-wait, and then commits what it holds', async () => {
     // A long window, so the wait is plain to see.
     const gather = { windowMs: 400, minChanges: 4 };
-    const store = await openStore({ uri: mongoUri(), dbName: `test_${randomBytes(6).toString('hex')}`, timeoutMs: 5000, cache: TEST_CACHE, gather });
+    const store = await openStore({ uri: mongoUri(), dbName: aDbName(), timeoutMs: 5000, cache: TEST_CACHE, gather });
     stores.push(store);
-    // 100 concurrent callers in one tick: the first round takes them (no wait: nothing came while a round was open).
-    const burst = Array.from({ length: 100 }, (_, i) => store.append(aSetChange(`burst-${i}`, 'AI_TRAINING'), 'test', new Date()));
-    await pause(1);
-    expect(store.writeRounds.rounds).toBe(1);
-    // Two more while that round commits: the next round expects the rate to bring more and waits.
-    const sent = performance.now();
-    const late = Array.from({ length: 2 }, (_, i) => store.append(aSetChange(`burst-late-${i}`, 'AI_TRAINING'), 'test', new Date()));
-    await Promise.all(burst);
-    const lateResults = await Promise.all(late);
-    const waited = performance.now() - sent;
+    const waited = await burstThenTwoLate(store);
     expect(store.writeRounds).toEqual({ rounds: 2, gathered: 1 });
     expect(waited).toBeGreaterThanOrEqual(gather.windowMs);
     expect(waited).toBeLessThan(gather.windowMs + 5000);
-    expect(new Set(lateResults.map((r) => r.revision)).size).toBe(2);
     expect(await store.collections.events.countDocuments({})).toBe(102);
   });
+
+  it('takes its window from WRITE_GATHER_MS in the service, and never waits with 0', async () => {
+    for (const [windowMs, gathered] of [
+      [0, 0],
+      [400, 1],
+    ] as const) {
+      const config = loadConfig({ MONGODB_URI: mongoUri(), MONGODB_DB: aDbName(), AUTH_JWT_SECRET: TEST_SECRET, PORT: '0', LOG_LEVEL: 'silent', WRITE_GATHER_MS: String(windowMs) });
+      const service = await startService(config, { log: () => {} });
+      try {
+        const waited = await burstThenTwoLate(service.store);
+        expect(service.store.writeRounds).toEqual({ rounds: 2, gathered });
+        if (windowMs > 0) expect(waited).toBeGreaterThanOrEqual(windowMs);
+      } finally {
+        await service.store.collections.events.db.dropDatabase().catch(() => {});
+        await service.stop();
+      }
+    }
+  });
 });
+
+const aDbName = () => `test_${randomBytes(6).toString('hex')}`;
+
+/**
+ * 100 concurrent callers in one tick (the first round takes them: nothing came while a round was
+ * open, so it does not wait), then two more while that round commits: the next round expects the
+ * rate to bring more and waits, unless gathering is off. Returns how long the two late ones took (ms).
+ */
+async function burstThenTwoLate(store: ConsentStore): Promise<number> {
+  const burst = Array.from({ length: 100 }, (_, i) => store.append(aSetChange(`burst-${i}`, 'AI_TRAINING'), 'test', new Date()));
+  await pause(1);
+  expect(store.writeRounds.rounds).toBe(1);
+  const sent = performance.now();
+  const late = Array.from({ length: 2 }, (_, i) => store.append(aSetChange(`burst-late-${i}`, 'AI_TRAINING'), 'test', new Date()));
+  await Promise.all(burst);
+  const lateResults = await Promise.all(late);
+  const waited = performance.now() - sent;
+  expect(new Set(lateResults.map((r) => r.revision)).size).toBe(2);
+  return waited;
+}

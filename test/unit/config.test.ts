@@ -26,6 +26,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ CACHE_MAX_SUBJECTS: '1000' }).cacheMaxSubjects).toBe(1000);
   });
 
+  it('sets the group commit gathering window with WRITE_GATHER_MS (0 never waits), within 0–1000 ms', () => {
+    expect(loadConfig({}).writeGatherMs).toBe(100);
+    expect(loadConfig({ WRITE_GATHER_MS: '0' }).writeGatherMs).toBe(0);
+    expect(loadConfig({ WRITE_GATHER_MS: '250' }).writeGatherMs).toBe(250);
+    expect(() => loadConfig({ WRITE_GATHER_MS: '1001' })).toThrow(/WRITE_GATHER_MS/);
+    expect(() => loadConfig({ WRITE_GATHER_MS: '-1' })).toThrow(/WRITE_GATHER_MS/);
+    expect(() => loadConfig({ WRITE_GATHER_MS: 'soon' })).toThrow(/WRITE_GATHER_MS/);
+  });
+
   it('uses MONGODB_URI and MONGODB_DB as they are', () => {
     const config = loadConfig({ MONGODB_URI: 'mongodb://db.internal:27017/?replicaSet=rs0', MONGODB_DB: 'consent_eu' });
     expect(config.database).toEqual({ uri: 'mongodb://db.internal:27017/?replicaSet=rs0', dbName: 'consent_eu' });
