@@ -1,6 +1,5 @@
 import type { JWK } from 'jose';
 import { REQUEST_LIMITS } from './limits.js';
-import { DEFAULT_GATHER } from './store/LedgerWriter.js';
 
 /** Where consent data lives: a MongoDB-wire server (MONGODB_URI, null when unset) and the database name (MONGODB_DB). */
 export interface DatabaseConfig {
@@ -120,7 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: boolVar(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     executor: oneOf(env, 'GRAPHQL_EXECUTOR', ['jit', 'graphql-js'] as const, 'jit'),
     cacheMaxSubjects: intVar(env, 'CACHE_MAX_SUBJECTS', 250_000, 0, 10_000_000),
-    writeGatherMs: intVar(env, 'WRITE_GATHER_MS', DEFAULT_GATHER.windowMs, 0, 1000),
+    // LedgerWriter's DEFAULT_GATHER.windowMs (not imported: the gateway reads this module and stays clear of src/store/).
+    writeGatherMs: intVar(env, 'WRITE_GATHER_MS', 100, 0, 1000),
     repairIntervalMs: intVar(env, 'REPAIR_INTERVAL_MS', 5000, 100, 3_600_000),
     drainTimeoutMs: intVar(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     tracing: tracingOf(env),

@@ -96,6 +96,7 @@ describe('group commit gathering', () => {
   });
 
   it('takes its window from WRITE_GATHER_MS in the service, and never waits with 0', async () => {
+    expect(loadConfig({}).writeGatherMs).toBe(DEFAULT_GATHER.windowMs);
     for (const [windowMs, gathered] of [
       [0, 0],
       [400, 1],
