@@ -212,7 +212,7 @@ export class LedgerWriter {
         retrying = false;
         continue;
       }
-      this.roundOpen = false;
+      // (commitRound ends in `finish`, which closed the round before answering.)
       retrying = unfinished.length > 0;
       // Groups that lost a race with another replica go first in the next round.
       for (const group of unfinished) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { openStore } from '../../src/store/openStore.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
+import type { GatherOptions } from '../../src/store/LedgerWriter.js';
 import { stateFromHead } from '../../src/store/documents.js';
 import { CACHE_REFRESH_COMMENT } from '../../src/store/ProjectionCache.js';
 import { aSetChange } from './changes.js';
@@ -12,13 +13,18 @@ export function mongoUri(): string {
   return inject('mongoUri');
 }
 
+/** A database name no other test uses. */
+export function aFreshDbName(): string {
+  return `test_${randomBytes(6).toString('hex')}`;
+}
+
 /**
  * A store on a fresh, uniquely named database, so test files never see each other's data. Its
- * projection cache is on, as in the service, unless `cache: false`.
+ * projection cache is on, as in the service, unless `cache: false`; its writer gathers streams as
+ * the service's does, unless `gather` says otherwise.
  */
-export async function aFreshStore(options: { timeoutMs?: number; cache?: boolean } = {}): Promise<ConsentStore> {
-  const dbName = `test_${randomBytes(6).toString('hex')}`;
-  return openStore({ uri: mongoUri(), dbName, timeoutMs: options.timeoutMs ?? 5000, cache: options.cache === false ? undefined : TEST_CACHE });
+export async function aFreshStore(options: { timeoutMs?: number; cache?: boolean; gather?: GatherOptions } = {}): Promise<ConsentStore> {
+  return openStore({ uri: mongoUri(), dbName: aFreshDbName(), timeoutMs: options.timeoutMs ?? 5000, cache: options.cache === false ? undefined : TEST_CACHE, gather: options.gather });
 }
 
 /** The cache options tests run with: the service's default size. */

@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService } from '../../src/service.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
-import { openStore } from '../../src/store/openStore.js';
 import { DEFAULT_GATHER } from '../../src/store/LedgerWriter.js';
 import { aSetChange } from '../helpers/changes.js';
-import { aFreshStore, dropStore, mongoUri, TEST_CACHE } from '../helpers/database.js';
+import { aFreshDbName, aFreshStore, dropStore, mongoUri } from '../helpers/database.js';
 import { TEST_SECRET } from '../helpers/environments.js';
 
 // The group commit gathers a stream (LedgerWriter `gather`): while changes from concurrent callers
@@ -60,7 +58,7 @@ describe('group commit gathering', () => {
   it('does not hold a fixed set of callers, each waiting for its answer, for the window', async () => {
     // A long window: a round that waited for more changes than these callers can send would stand out.
     const gather = { windowMs: 1000, minChanges: 4 };
-    const store = await openStore({ uri: mongoUri(), dbName: aDbName(), timeoutMs: 5000, cache: TEST_CACHE, gather });
+    const store = await aFreshStore({ gather });
     stores.push(store);
     const CALLERS = 20;
     const EACH = 6;
@@ -86,7 +84,7 @@ describe('group commit gathering', () => {
   it('waits out the window when the stream stops mid-wait, and then commits what it holds', async () => {
     // A long window, so the wait is plain to see.
     const gather = { windowMs: 400, minChanges: 4 };
-    const store = await openStore({ uri: mongoUri(), dbName: aDbName(), timeoutMs: 5000, cache: TEST_CACHE, gather });
+    const store = await aFreshStore({ gather });
     stores.push(store);
     const waited = await burstThenTwoLate(store);
     expect(store.writeRounds).toEqual({ rounds: 2, gathered: 1 });
@@ -101,7 +99,7 @@ describe('group commit gathering', () => {
       [0, 0],
       [400, 1],
     ] as const) {
-      const config = loadConfig({ MONGODB_URI: mongoUri(), MONGODB_DB: aDbName(), AUTH_JWT_SECRET: TEST_SECRET, PORT: '0', LOG_LEVEL: 'silent', WRITE_GATHER_MS: String(windowMs) });
+      const config = loadConfig({ MONGODB_URI: mongoUri(), MONGODB_DB: aFreshDbName(), AUTH_JWT_SECRET: TEST_SECRET, PORT: '0', LOG_LEVEL: 'silent', WRITE_GATHER_MS: String(windowMs) });
       const service = await startService(config, { log: () => {} });
       try {
         const waited = await burstThenTwoLate(service.store);
@@ -114,8 +112,6 @@ describe('group commit gathering', () => {
     }
   });
 });
-
-const aDbName = () => `test_${randomBytes(6).toString('hex')}`;
 
 /**
  * 100 concurrent callers in one tick (the first round takes them: nothing came while a round was

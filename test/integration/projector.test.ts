@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
 import { Binary, BSON } from 'mongodb';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { createDecider } from '../../src/consent/decide.js';
@@ -10,7 +9,7 @@ import { HEARTBEAT_MS, WRITER_HEARTBEAT_PREFIX } from '../../src/store/projectio
 import { bucketOf, commitKey, dropLog, LOG_DONE_COLLECTION, logBucket, readAllCommits, readAllCommitsWithDone, readCommitsAfter } from '../../src/store/tail.js';
 import { OLD_LOG_DONE_COLLECTION, OLD_LOG_PREFIX } from '../../src/store/upgradeLog.js';
 import { aSetChange } from '../helpers/changes.js';
-import { anotherConnection, dropStore, ledgerHead, mongoUri, TEST_CACHE } from '../helpers/database.js';
+import { aFreshDbName, anotherConnection, dropStore, ledgerHead, mongoUri, TEST_CACHE } from '../helpers/database.js';
 
 // The Projector writes the projection after acknowledgements (src/store/Projector.ts). These tests
 // check its bulk-load mode, its done markers and that a sweep on another replica leaves the
@@ -22,7 +21,7 @@ afterEach(async () => {
 });
 
 async function aDeferredStore(): Promise<ConsentStore> {
-  const store = await openStore({ uri: mongoUri(), dbName: `test_${randomBytes(6).toString('hex')}`, timeoutMs: 10_000, cache: TEST_CACHE, deferProjection: true });
+  const store = await openStore({ uri: mongoUri(), dbName: aFreshDbName(), timeoutMs: 10_000, cache: TEST_CACHE, deferProjection: true });
   stores.push(store);
   return store;
 }
