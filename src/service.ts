@@ -51,7 +51,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   const cache = config.cacheMaxSubjects > 0 ? { maxSubjects: config.cacheMaxSubjects, logger } : undefined;
   const gather = { ...DEFAULT_GATHER, windowMs: config.writeGatherMs };
-  const store = await openStore({ uri: config.database.uri, dbName: config.database.dbName, timeoutMs: config.dbTimeoutMs, cache, gather });
+  const store = await openStore({ uri: config.database.uri, dbName: config.database.dbName, timeoutMs: config.dbTimeoutMs, cache, gather, logger });
   try {
     await options.seed?.(store);
   } catch (error) {

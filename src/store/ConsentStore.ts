@@ -13,6 +13,7 @@ import { createProjectionCache, projectionReadsOf, type ProjectionReads } from '
 import { revisionOf, statementsOf, type PositionedEvent } from './documents.js';
 import { historyPages, type EventPage, type HistoryRequest } from './history.js';
 import { LedgerWriter, type AppendItem, type GatherOptions } from './LedgerWriter.js';
+import type { MonitorWatchdog } from './monitorWatchdog.js';
 import { IdempotencyIndex } from './IdempotencyIndex.js';
 import { Projector } from './Projector.js';
 import type { Logger } from 'pino';
@@ -58,8 +59,11 @@ export class ConsentStore {
       readonly deferProjection?: boolean;
       /** How a round waits for more of a stream of changes (LedgerWriter). @default DEFAULT_GATHER */
       readonly gather?: GatherOptions;
+      /** Reconnects `client` when its server monitor gets stuck (openStore starts it); stopped by `close`. */
+      readonly monitors?: MonitorWatchdog;
     } = {},
   ) {
+    this.monitors = options.monitors ?? null;
     this.reads = projectionReadsOf(collections, deadlineMs);
     // With the cache off it still follows the commit log, for the writer; reads go to the database.
     this.cache = createProjectionCache(collections, this.reads, options.cache ?? { maxSubjects: 0 }, deadlineMs);
@@ -88,6 +92,12 @@ export class ConsentStore {
   readonly projector: Projector;
 
   private readonly reads: ProjectionReads;
+  private readonly monitors: MonitorWatchdog | null;
+
+  /** Times the client reconnected because the driver's server monitor had got stuck (see monitorWatchdog.ts). */
+  get driverReconnects(): number {
+    return this.monitors?.reconnects ?? 0;
+  }
   private readonly idempotency: IdempotencyIndex;
   private readonly writer: LedgerWriter;
 
@@ -209,6 +219,7 @@ export class ConsentStore {
     await this.projector.settled();
     await this.projector.close();
     await this.cache.close();
+    await this.monitors?.stop();
     await this.client.close();
   }
 }

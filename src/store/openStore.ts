@@ -2,6 +2,8 @@ import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { collectionsOf, ensureIndexes } from './collections.js';
 import { ConsentStore } from './ConsentStore.js';
 import type { GatherOptions } from './LedgerWriter.js';
+import { watchServerMonitors } from './monitorWatchdog.js';
+import type { Logger } from 'pino';
 import type { ProjectionCacheOptions } from './ProjectionCache.js';
 import { ensureProjectionVersion } from './projectionVersion.js';
 import { upgradeOldLog } from './upgradeLog.js';
@@ -18,6 +20,8 @@ export interface StoreOptions {
   readonly deferProjection?: boolean;
   /** How a round waits for more of a stream of changes (LedgerWriter). @default DEFAULT_GATHER */
   readonly gather?: GatherOptions;
+  /** Where the store logs what it repairs by itself (a stuck driver monitor, a failed projection). */
+  readonly logger?: Logger;
 }
 
 /**
@@ -27,14 +31,22 @@ export interface StoreOptions {
 export async function openStore(options: StoreOptions): Promise<ConsentStore> {
   const client = new MongoClient(options.uri, clientOptions(options.timeoutMs));
   await client.connect();
+  const monitors = watchServerMonitors(client, { ...client.options, logger: options.logger });
   try {
     const collections = collectionsOf(client.db(options.dbName));
     await ensureIndexes(collections);
     await ensureProjectionVersion(collections);
     // A log written by an older version (numeric commit ids) is finished and dropped before anything reads the log.
     await upgradeOldLog(collections);
-    return new ConsentStore(client, collections, options.timeoutMs, { cache: options.cache, deferProjection: options.deferProjection, gather: options.gather });
+    return new ConsentStore(client, collections, options.timeoutMs, {
+      cache: options.cache,
+      deferProjection: options.deferProjection,
+      gather: options.gather,
+      logger: options.logger,
+      monitors,
+    });
   } catch (error) {
+    await monitors.stop();
     await client.close();
     throw error;
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import { inject } from 'vitest';
 import { openStore } from '../../src/store/openStore.js';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
@@ -32,10 +33,10 @@ export const TEST_CACHE = { maxSubjects: 250_000 };
 
 /**
  * A second connection to `store`'s database, as another instance of the service would open; at
- * `uri` when given (a fault proxy, say), else the test run's server. The caller closes it.
+ * `uri` when given (a fault proxy, say), else the test run's server; logging to `logger` if given. The caller closes it.
  */
-export async function anotherConnection(store: ConsentStore, options: { uri?: string; timeoutMs?: number } = {}): Promise<ConsentStore> {
-  return openStore({ uri: options.uri ?? mongoUri(), dbName: store.collections.events.dbName, timeoutMs: options.timeoutMs ?? 5000, cache: TEST_CACHE });
+export async function anotherConnection(store: ConsentStore, options: { uri?: string; timeoutMs?: number; logger?: Logger } = {}): Promise<ConsentStore> {
+  return openStore({ uri: options.uri ?? mongoUri(), dbName: store.collections.events.dbName, timeoutMs: options.timeoutMs ?? 5000, cache: TEST_CACHE, logger: options.logger });
 }
 
 /** Drops the store's database and closes it. */

@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Socket } from 'node:net';
+import type { Logger } from 'pino';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { aFreshStore, anotherConnection, dropStore, mongoUri } from './database.js';
 
@@ -111,14 +112,14 @@ export interface StoreBehindFaultProxy {
   close(): Promise<void>;
 }
 
-/** Opens a fresh database behind a fault proxy (passing traffic), its `store` with deadline `timeoutMs`. */
-export async function aStoreBehindFaultProxy(timeoutMs: number): Promise<StoreBehindFaultProxy> {
+/** Opens a fresh database behind a fault proxy (passing traffic), its `store` with deadline `timeoutMs` (logging to `logger` if given). */
+export async function aStoreBehindFaultProxy(timeoutMs: number, options: { logger?: Logger } = {}): Promise<StoreBehindFaultProxy> {
   const direct = await aFreshStore();
   let proxy: FaultProxy | undefined;
   try {
     const target = new URL(mongoUri());
     proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
-    const store = await anotherConnection(direct, { uri: proxy.uri, timeoutMs });
+    const store = await anotherConnection(direct, { uri: proxy.uri, timeoutMs, logger: options.logger });
     const opened = proxy;
     return {
       direct,
