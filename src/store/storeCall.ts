@@ -2,8 +2,8 @@ import { MongoError, MongoServerError } from 'mongodb';
 import { StoreUnavailableError } from '../errors.js';
 
 /**
- * Runs a database call, turning driver failures (down, timed out, not primary) into
- * StoreUnavailableError; with `deadlineMs`, also fails with it once the deadline passes (the call
+ * Runs a database call, turning driver failures (down, timed out, not primary, a socket that
+ * ended under it) into StoreUnavailableError; with `deadlineMs`, also fails with it once the deadline passes (the call
  * itself then ends on the driver's own timeouts, unobserved). Duplicate-key errors pass through:
  * they are how writers learn they lost a race.
  */
@@ -18,11 +18,21 @@ export async function storeCall<T>(call: () => Promise<T>, deadlineMs?: number):
     });
     return await Promise.race([pending, expired]);
   } catch (error) {
-    if (error instanceof MongoError && !isDuplicateKey(error)) throw new StoreUnavailableError({ cause: error });
+    if ((error instanceof MongoError && !isDuplicateKey(error)) || isSocketError(error)) throw new StoreUnavailableError({ cause: error });
     throw error;
   } finally {
     clearTimeout(timer);
   }
+}
+
+// Node's own socket errors. The driver passes some on as they are: a command written to a
+// connection the server has just ended fails with Node's EPIPE ("This socket has been ended by the
+// other party"), seen behind a link whose connections were dropped.
+const SOCKET_ERROR_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'ERR_STREAM_DESTROYED', 'ERR_SOCKET_CLOSED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+/** Whether `error` is a failure of the network connection itself (Node's socket errors). */
+export function isSocketError(error: unknown): boolean {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && SOCKET_ERROR_CODES.has((error as NodeJS.ErrnoException).code!);
 }
 
 /** Whether a write failed on a unique index (another writer got there first). */
