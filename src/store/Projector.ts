@@ -16,7 +16,7 @@ const SYNC_CONCURRENCY = 1;
 const MAX_WRITE_ROUNDS = 5;
 
 /**
- * Before each update, the projector waits until no replica has committed for this long (ms), unless
+ * Before each write of existing documents (a chunk, see `rewrite`), the projector waits until no replica has committed for this long (ms), unless
  * a commit it holds has waited PROJECT_WITHIN_MS since it was queued. An update of one subject on
  * FerretDB scans the collection up to that document (hundreds of ms on the bench's projection) and
  * holds the write lock meanwhile, so a commit, and a read, queued behind it waits that long. Under a
@@ -34,6 +34,9 @@ const FAST_UPDATES_IN_A_ROW = 20;
 export interface WriterActivity {
   lastActiveAt(): number;
 }
+
+/** Existing projection documents rewritten per deleteMany and insertMany (see `Projector.rewrite`). */
+const REWRITE_CHUNK = 500;
 
 /** Fresh projection documents per insertMany. */
 const INSERT_CHUNK = 1000;
@@ -226,6 +229,34 @@ export class Projector {
     this.fastUpdates = performance.now() - started < FAST_UPDATE_MS ? this.fastUpdates + 1 : 0;
   }
 
+  /**
+   * Writes projection documents of subjects that have one: per chunk, one deleteMany and one
+   * insertMany, rather than one replaceOne each. On FerretDB v1.24 every update and delete scans the
+   * collection (DESIGN §6): 50 replaceOne took 12.3–16.0 s on 25,000 documents, one deleteMany of
+   * the same 50 1.2–1.7 s, the insertMany 3 ms (BENCHMARKS.md, "The projector's writes"). Between
+   * the two a subject has no document, which no reader takes for its state: every read of the
+   * projection overlays the commit log, which holds the commit being projected (it is not done
+   * until this round marks it), and a writer without the head in memory walks the subject's events
+   * (chainHead). A document inserted meanwhile (another replica's projector, a sync) collides: that
+   * one is replaced on its own, and the caller's check rewrites any head older than the log's.
+   */
+  private async rewrite(docs: readonly StateDoc[], deadline: number): Promise<void> {
+    for (let i = 0; i < docs.length; i += REWRITE_CHUNK) {
+      const chunk = docs.slice(i, i + REWRITE_CHUNK);
+      await this.giveWay(deadline);
+      await this.timed(() => this.collections.states.deleteMany({ _id: { $in: chunk.map((doc) => doc._id) } }));
+      let collided: StateDoc[] = [];
+      try {
+        await this.collections.states.insertMany(chunk, { ordered: false });
+      } catch (error) {
+        if (!isDuplicateKey(error) && !hasOnlyDuplicateKeys(error)) throw error;
+        collided = failedIndexes(error).map((index) => chunk[index]!);
+      }
+      for (const doc of collided) await this.collections.states.replaceOne({ _id: doc._id }, doc, { upsert: true });
+      this.counts.synced += chunk.length;
+    }
+  }
+
   private async project({ since, heads, firstSeq, commits }: Batch): Promise<void> {
     const deadline = since + PROJECT_WITHIN_MS;
     const toSync: string[] = [];
@@ -252,17 +283,7 @@ export class Projector {
       // logging it, so if that write landed before ours (ours would be a stale overwrite), the
       // commit was in the log before our follow, which sees it and writes it again.
       for (let round = 0; round < MAX_WRITE_ROUNDS && toWrite.size > 0; round++) {
-        await forEachLimited([...toWrite.values()], SYNC_CONCURRENCY, async (doc) => {
-          await this.giveWay(deadline);
-          await this.timed(() =>
-            this.collections.states.replaceOne({ _id: doc._id }, doc, { upsert: true }).catch(async (error: unknown) => {
-              // Two upserts of a missing document race on _id: the other is in; overwrite it.
-              if (!isDuplicateKey(error)) throw error;
-              await this.collections.states.replaceOne({ _id: doc._id }, doc);
-            }),
-          );
-          this.counts.synced++;
-        });
+        await this.rewrite([...toWrite.values()], deadline);
         await known.catchUp();
         // A subject with commits folded in since is written again by the next round, which checks again.
         const queued = this.batch.heads;

@@ -70,6 +70,35 @@ describe('Projector', () => {
     expect(await projectionIsAtHeads(store, ['artist/defer-old'])).toBe(true);
   });
 
+  it('rewriting a subject leaves it without a document for a moment (delete, then insert), which no reader takes for its state', async () => {
+    const store = await aDeferredStore();
+    const decider = createDecider(DEFAULT_POLICY);
+    await store.append(aSetChange('gap', 'AI_TRAINING'), 'test', new Date());
+    await store.append(aSetChange('gap-other', 'AI_TRAINING'), 'test', new Date());
+    await store.projectionSettled();
+    await store.append(aSetChange('gap', 'AI_TRAINING', { choice: 'DENY' }), 'test', new Date());
+    // The projector's rewrite between its deleteMany and its insertMany (Projector.rewrite).
+    await store.collections.states.deleteMany({ _id: { $in: ['artist/gap'] } });
+
+    // A replica starting now loads the projection without the subject: the log, which still holds
+    // the commit being projected, gives its head.
+    const other = await anotherConnection(store);
+    try {
+      expect((await other.statesByKeys(['artist/gap'])).get('artist/gap')?.[0]).toMatchObject({ purpose: 'AI_TRAINING', choice: 'DENY' });
+      const listed = await other.artistsAllowing('AI_TRAINING', decider, { first: 10, afterArtistId: null, at: new Date() });
+      expect(listed.artistIds).toEqual(['gap-other']);
+      // A write there chains after the head in the log, not after an empty projection.
+      const next = await other.append(aSetChange('gap', 'AI_TRAINING'), 'test', new Date());
+      expect(next.event.seq).toBe(3);
+      await other.projectionSettled();
+    } finally {
+      await other.close();
+    }
+    await store.projectionSettled();
+    expect(await projectionIsAtHeads(store, ['artist/gap', 'artist/gap-other'])).toBe(true);
+    expect((await store.statesByKeys(['artist/gap'])).get('artist/gap')?.[0]).toMatchObject({ choice: 'ALLOW' });
+  });
+
   it('artistsAllowing decides each listed artist on its current head, not on a projection still behind it', async () => {
     const store = await aDeferredStore();
     const decider = createDecider(DEFAULT_POLICY);
