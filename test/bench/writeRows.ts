@@ -64,8 +64,8 @@ interface BulkRun {
   readonly firstError: string | null;
 }
 
-/** The mixed row: the same read load alone and while replica B takes paced writes. */
-interface MixedRun {
+/** One pair of the mixed row: the read load alone, then again while replica B takes paced writes. */
+interface MixedPair {
   readonly readOnly: LoadResult;
   readonly mixed: LoadResult;
   readonly paced: PacedWritesResult;
@@ -73,6 +73,45 @@ interface MixedRun {
   readonly ledger: number;
   /** CPU seconds of the database, replica A (this process, with the bench's own work), replica B and the rest of the machine (the load generators), in each run. */
   readonly cpu: { readonly readOnly: CpuSplit; readonly mixed: CpuSplit };
+}
+
+/**
+ * The mixed row: pairs of windows, read-only then with writes, one after the other. On two shared
+ * cores the read-only rate of the same code moves by 2.5× between windows a minute apart (813 to
+ * 2,121 req/s measured here), more than the effect of the writes; alternating the two kinds of
+ * window spreads that drift over both, and the row's ratio is over all windows of each kind.
+ */
+interface MixedRun {
+  readonly pairs: readonly MixedPair[];
+}
+
+/** Pairs of windows in the mixed row (BENCH_MIXED_PAIRS). */
+const MIXED_PAIRS = (() => {
+  const raw = process.env.BENCH_MIXED_PAIRS;
+  const value = raw === undefined || raw === '' ? 3 : Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 20) throw new Error(`BENCH_MIXED_PAIRS must be a whole number from 1 to 20, but got: ${JSON.stringify(raw)}`);
+  return value;
+})();
+
+/** The mixed row over all its pairs: request-weighted rates, the worst p99, and totals. */
+function mixedSummary(run: MixedRun) {
+  const sum = (f: (pair: MixedPair) => number) => run.pairs.reduce((total, pair) => total + f(pair), 0);
+  const readOnlyRate = sum((p) => p.readOnly.requests) / sum((p) => p.readOnly.durationSeconds);
+  const mixedRate = sum((p) => p.mixed.requests) / sum((p) => p.mixed.durationSeconds);
+  const ratios = run.pairs.map((p) => (p.readOnly.requestsPerSecond > 0 ? p.mixed.requestsPerSecond / p.readOnly.requestsPerSecond : NaN));
+  return {
+    readOnlyRate,
+    mixedRate,
+    ratio: readOnlyRate > 0 ? mixedRate / readOnlyRate : NaN,
+    ratios,
+    p99: Math.max(...run.pairs.map((p) => p.mixed.p99)),
+    readOnlyP99: Math.max(...run.pairs.map((p) => p.readOnly.p99)),
+    failures: sum((p) => p.mixed.failures),
+    landedPerSecond: sum((p) => p.paced.landedInWindow) / sum((p) => p.paced.windowSeconds),
+    writeErrors: sum((p) => p.paced.writes.errors),
+    stale: sum((p) => p.paced.probe.stale),
+    probeWrites: sum((p) => p.paced.probe.writes),
+  };
 }
 
 const READ_CONNECTIONS = 50;
@@ -184,14 +223,43 @@ async function writerOf(options: WriteRowsOptions, a: number, role: string): Pro
 
 /** 10-track reads on replica A alone, then again while replica B takes paced writes and the probe reads its writes back on A. */
 async function mixedRow(options: WriteRowsOptions, urlA: string, replicaB: { url: string; pid: number | null }, read: string, writers: Writer[], probe: Writer): Promise<MixedRun> {
-  const urlB = replicaB.url;
-  const pids = { database: options.dbPid, 'replica A': null, 'replica B': replicaB.pid };
   const reads = { url: urlA, token: read, bodies: [...options.readBodies], connections: READ_CONNECTIONS };
   // Replica B's start-up (its repair sweep) changes the projection's version, and replica A
   // reloads its cache: the read-only run starts once A answers from memory again.
   const ready = await untilFast(urlA, read, options.readBodies[0]!);
   options.log(`replica A answered a 10-track read alone in ${ready.ms.toFixed(1)} ms after waiting ${ready.waited.toFixed(1)} s${ready.ms > READY_MS ? ` (still slower than ${READY_MS} ms after ${READY_WAIT_S} s: measured anyway)` : ''}`);
   await runLoad({ ...reads, durationSeconds: WARM_UP_SECONDS });
+  // The write path warms up too (replica B has taken one write so far): paced writes alone, then
+  // until they have all landed.
+  let stopWarmUp = () => {};
+  const warmUp = runChild<PacedWritesResult>('./writeLoad.ts', { kind: 'paced', url: replicaB.url, writers, rate: options.rate, probe: { writer: probe, readUrl: urlA, readToken: read } } satisfies PacedWritesRequest, (send) => (stopWarmUp = () => send({ kind: 'stop' })));
+  await new Promise((resolve) => setTimeout(resolve, WARM_UP_SECONDS * 1000));
+  stopWarmUp();
+  const warm = await warmUp;
+  options.log(`mixed: write warm-up on replica B, ${WARM_UP_SECONDS} s: ${warm.landedInWindow} changes landed, ${warm.writes.errors} errors`);
+  await ledgerQuiet(options);
+  const pairs: MixedPair[] = [];
+  for (let i = 0; i < MIXED_PAIRS; i++) {
+    const pair = await mixedPair(options, reads, replicaB, read, writers, probe);
+    pairs.push(pair);
+    printMixedPair(i + 1, pair, options.rate, options.log);
+    // Calls a writer gave up on may still be queued in replica B.
+    if (i + 1 < MIXED_PAIRS) await ledgerQuiet(options);
+  }
+  return { pairs };
+}
+
+async function mixedPair(
+  options: WriteRowsOptions,
+  reads: { url: string; token: string; bodies: string[]; connections: number },
+  replicaB: { url: string; pid: number | null },
+  read: string,
+  writers: Writer[],
+  probe: Writer,
+): Promise<MixedPair> {
+  const urlA = reads.url;
+  const urlB = replicaB.url;
+  const pids = { database: options.dbPid, 'replica A': null, 'replica B': replicaB.pid };
   await options.idle();
   const readOnlyCpu = await cpuWindow(pids);
   const readOnly = await runLoad({ ...reads, durationSeconds: options.seconds });
@@ -408,37 +476,60 @@ function bulkTableLine(row: string, how: string, run: BulkRun): string {
 }
 
 function printMixedLine(run: MixedRun, rate: number, log: (line: string) => void): void {
-  const { mixed, readOnly, paced, cpu } = run;
+  const all = mixedSummary(run);
   log(
-    `mixed: reads ${mixed.requestsPerSecond.toFixed(1)} req/s (read-only ${readOnly.requestsPerSecond.toFixed(1)}), p99 ${ms(mixed.p99)} ms (read-only ${ms(readOnly.p99)}), ` +
+    `mixed, ${run.pairs.length} pairs: reads ${all.mixedRate.toFixed(1)} req/s with writes, ${all.readOnlyRate.toFixed(1)} read-only = ${all.ratio.toFixed(2)} ` +
+      `(pairs ${all.ratios.map((r) => r.toFixed(2)).join(', ')}); worst p99 ${ms(all.p99)} ms (read-only ${ms(all.readOnlyP99)}), ${all.failures} failed; ` +
+      `writes ${all.landedPerSecond.toFixed(1)} of ${rate} changes/s, ${all.writeErrors} errors; ${all.stale} stale of ${all.probeWrites} probe writes`,
+  );
+}
+
+function printMixedPair(n: number, pair: MixedPair, rate: number, log: (line: string) => void): void {
+  const { mixed, readOnly, paced, cpu } = pair;
+  log(
+    `mixed, pair ${n}: reads ${mixed.requestsPerSecond.toFixed(1)} req/s (read-only ${readOnly.requestsPerSecond.toFixed(1)}), p99 ${ms(mixed.p99)} ms (read-only ${ms(readOnly.p99)}), ` +
       `${mixed.failures} failed; writes ${(paced.landedInWindow / paced.windowSeconds).toFixed(1)} of ${rate} changes/s, ${paced.writes.errors} errors; ${paced.probe.stale} stale of ${paced.probe.writes} probe writes`,
   );
   const seconds = (s: number | null) => (s === null ? '?' : s.toFixed(1));
   const parts = Object.keys(cpu.mixed.seconds).map((name) => `${name} ${seconds(cpu.readOnly.seconds[name] ?? null)} → ${seconds(cpu.mixed.seconds[name] ?? null)}`);
-  log(`mixed: CPU seconds over each ${mixed.durationSeconds.toFixed(0)} s run, read-only → with writes: ${[...parts, `rest of the machine (load generators) ${seconds(cpu.readOnly.rest)} → ${seconds(cpu.mixed.rest)}`].join(', ')}`);
+  log(`mixed, pair ${n}: CPU seconds over each ${mixed.durationSeconds.toFixed(0)} s run, read-only → with writes: ${[...parts, `rest of the machine (load generators) ${seconds(cpu.readOnly.rest)} → ${seconds(cpu.mixed.rest)}`].join(', ')}`);
 }
 
 function printMixedTable(run: MixedRun, options: WriteRowsOptions, log: (line: string) => void): void {
-  const { readOnly, mixed, paced } = run;
   log(`\n### Reads while writes land on another replica\n`);
-  log(`10-track \`_entities\` × 9 purposes at ${READ_CONNECTIONS} connections on replica A for ${options.seconds} s each; requests still out at the end count with the time they had waited.\n`);
+  log(
+    `10-track \`_entities\` × 9 purposes at ${READ_CONNECTIONS} connections on replica A for ${options.seconds} s each, in ${run.pairs.length} pairs of windows (read-only, then with writes; BENCH_MIXED_PAIRS); ` +
+      `requests still out at the end count with the time they had waited.\n`,
+  );
   log('| reads on replica A | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | failed | unfinished |');
   log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const [name, r] of [['read-only', readOnly], [`while replica B takes ${options.rate} changes/s`, mixed]] as const) {
-    log(`| ${name} | ${r.requests} | ${r.requestsPerSecond.toFixed(1)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.failures} | ${r.unfinished} |`);
-  }
+  run.pairs.forEach(({ readOnly, mixed }, i) => {
+    for (const [name, r] of [[`${i + 1}. read-only`, readOnly], [`${i + 1}. while replica B takes ${options.rate} changes/s`, mixed]] as const) {
+      log(`| ${name} | ${r.requests} | ${r.requestsPerSecond.toFixed(1)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.failures} | ${r.unfinished} |`);
+    }
+  });
+  const all = mixedSummary(run);
+  log('');
+  log(
+    `reads with writes / read-only, over all windows: ${Number.isFinite(all.ratio) ? all.ratio.toFixed(2) : '—'} (target ≥ 0.70; pairs ${all.ratios.map((r) => r.toFixed(2)).join(', ')}); ` +
+      `worst read p99 ${ms(all.p99)} ms (target ≤ 250); ${all.failures} failed (target 0); ${all.stale} stale (target 0)`,
+  );
+  run.pairs.forEach((pair, i) => printPairWrites(i + 1, pair, run, options, log));
+}
+
+function printPairWrites(n: number, pair: MixedPair, run: MixedRun, options: WriteRowsOptions, log: (line: string) => void): void {
+  const { paced } = pair;
+  const prefix = run.pairs.length > 1 ? `pair ${n}: ` : '';
   const w = paced.writes;
   const p = paced.probe;
-  log('');
-  log(`reads with writes / read-only: ${readOnly.requestsPerSecond > 0 ? (mixed.requestsPerSecond / readOnly.requestsPerSecond).toFixed(2) : '—'} (target ≥ 0.70); read p99 ${ms(mixed.p99)} ms (target ≤ 250); ${mixed.failures} failed (target 0)`);
   log(
-    `writes on replica B (${options.writers} writers, paced): ${paced.landedInWindow} changes landed in the ${paced.windowSeconds.toFixed(1)} s of the run = ` +
+    `${prefix}writes on replica B (${options.writers} writers, paced): ${paced.landedInWindow} changes landed in the ${paced.windowSeconds.toFixed(1)} s of the run = ` +
       `${(paced.landedInWindow / paced.windowSeconds).toFixed(1)} changes/s of ${options.rate} asked (${w.changes} in all, the last answered ${(w.seconds - paced.windowSeconds).toFixed(1)} s after the stop); ` +
       `p50 ${ms(w.p50)} p99 ${ms(w.p99)} max ${ms(w.max)} ms; ${w.errors} errors; ${paced.skipped} dropped while every writer waited${w.firstError ? `; first error: ${w.firstError}` : ''}`,
   );
-  log(`ledger: ${run.ledger} events appended from the writers' start until every call had its reply or was given up (${w.seconds.toFixed(1)} s), the probe's included`);
+  log(`${prefix}ledger: ${pair.ledger} events appended from the writers' start until every call had its reply or was given up (${w.seconds.toFixed(1)} s), the probe's included`);
   log(
-    `read-your-write across replicas: ${p.writes} probe writes on B, each read back at once on A: ${p.stale} stale (target 0), ` +
+    `${prefix}read-your-write across replicas: ${p.writes} probe writes on B, each read back at once on A: ${p.stale} stale (target 0), ` +
       `${p.writeErrors} write errors, ${p.readErrors} read errors${p.firstError ? `; first error: ${p.firstError}` : ''}`,
   );
 }
