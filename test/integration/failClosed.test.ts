@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startFerretdb, type RunningFerretdb } from '../../dev/embedded/startFerretdb.js';
 import { openStore } from '../../src/store/openStore.js';
@@ -128,28 +129,34 @@ describe('with its database stopped and restarted', () => {
   });
 });
 
-describe('behind a faulty network link to the database', () => {
-  let link: StoreBehindFaultProxy;
-  let subgraph: TestSubgraph;
-  let reader: string;
-  let admin: string;
-
+/**
+ * A subgraph on a store behind a fault proxy (passing traffic), with a reader's and an admin's
+ * tokens, and `a-open` allowing AI training: set up before the calling describe block's cases and
+ * torn down after them.
+ */
+function aSubgraphBehindAFaultyLink(options: { logger?: Logger } = {}) {
+  const env = {} as { link: StoreBehindFaultProxy; subgraph: TestSubgraph; reader: string; admin: string };
   beforeAll(async () => {
-    link = await aStoreBehindFaultProxy(DB_TIMEOUT_MS);
-    subgraph = await startTestSubgraph({ store: link.store });
-    reader = await readToken();
-    admin = await adminToken();
-    expect((await subgraph.query(SET, allowAll('a-open'), admin)).errors).toBeUndefined();
+    env.link = await aStoreBehindFaultProxy(DB_TIMEOUT_MS, { logger: options.logger });
+    env.subgraph = await startTestSubgraph({ store: env.link.store });
+    env.reader = await readToken();
+    env.admin = await adminToken();
+    expect((await env.subgraph.query(SET, allowAll('a-open'), env.admin)).errors).toBeUndefined();
   });
   afterAll(async () => {
-    await subgraph?.stop();
-    await link?.close();
+    await env.subgraph?.stop();
+    await env.link?.close();
   });
+  return env;
+}
+
+describe('behind a faulty network link to the database', () => {
+  const env = aSubgraphBehindAFaultyLink();
 
   it('answers correctly through added latency below the deadline', async () => {
-    link.proxy.setMode({ kind: 'latency', ms: 150 });
-    const { res, ms } = await timed(() => subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader));
-    link.proxy.setMode({ kind: 'pass' });
+    env.link.proxy.setMode({ kind: 'latency', ms: 150 });
+    const { res, ms } = await timed(() => env.subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, env.reader));
+    env.link.proxy.setMode({ kind: 'pass' });
     expect(res.errors).toBeUndefined();
     expect(res.data._entities[0].consent.decision).toEqual({ allowed: true, basis: 'INHERITED' });
     expect(ms).toBeGreaterThanOrEqual(150);
@@ -160,99 +167,84 @@ describe('behind a faulty network link to the database', () => {
     ['a blackholed link', { kind: 'blackhole' }],
     ['connections reset mid-reply', { kind: 'resetOnReply' }],
   ] as const)('fails closed within 2.5 s per query through %s', async (_name, mode) => {
-    link.proxy.setMode(mode);
+    env.link.proxy.setMode(mode);
     try {
       for (let i = 0; i < 3; i++) {
-        const { res, ms } = await timed(() => subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader));
+        const { res, ms } = await timed(() => env.subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, env.reader));
         expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
         expectFailedClosed(res);
       }
     } finally {
-      link.proxy.setMode({ kind: 'pass' });
-      link.proxy.dropConnections();
+      env.link.proxy.setMode({ kind: 'pass' });
+      env.link.proxy.dropConnections();
     }
-    await expect.poll(async () => (await subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader)).errors, { timeout: 10_000, interval: 200 }).toBeUndefined();
+    await expect.poll(async () => (await env.subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, env.reader)).errors, { timeout: 10_000, interval: 200 }).toBeUndefined();
   });
 
   it('fails a write through a blackholed link with SERVICE_UNAVAILABLE within two driver deadlines', async () => {
-    link.proxy.setMode({ kind: 'blackhole' });
+    env.link.proxy.setMode({ kind: 'blackhole' });
     try {
-      const { res, ms } = await timed(() => subgraph.query(SET, allowAll('a-blackholed'), admin));
+      const { res, ms } = await timed(() => env.subgraph.query(SET, allowAll('a-blackholed'), env.admin));
       // A write is several commands, each bounded by DB_TIMEOUT_MS and retried once by the driver.
       expect(ms).toBeLessThan(2 * DB_TIMEOUT_MS + 1000);
       expect(res.data).toBeNull();
       expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     } finally {
-      link.proxy.setMode({ kind: 'pass' });
-      link.proxy.dropConnections();
+      env.link.proxy.setMode({ kind: 'pass' });
+      env.link.proxy.dropConnections();
     }
-    // Not part of this case's claim, but the next case needs a working link. Dropping every
+    // Not part of this case's claim, but the next case needs a working env.link. Dropping every
     // connection at once can leave the driver's server monitor stuck (the case below); the store's
     // watchdog then reconnects within about 2 × DB_TIMEOUT_MS + 3 s.
-    await expect.poll(async () => (await subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader)).errors, { timeout: 20_000, interval: 200 }).toBeUndefined();
+    await expect.poll(async () => (await env.subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, env.reader)).errors, { timeout: 20_000, interval: 200 }).toBeUndefined();
   });
 
   it('records exactly one ledger event for a write cut off mid-flight and retried with the same idempotency key', async () => {
     const variables = allowAll('a-cut', 'cut-1');
-    const resetsBefore = link.proxy.resets;
+    const resetsBefore = env.link.proxy.resets;
     // The insert reaches the database; its reply never reaches the service.
-    link.proxy.setMode({ kind: 'resetOnReply', when: (request) => request.includes('insert') && request.includes('consent_events') });
-    const cut = await subgraph.query(SET, variables, admin);
-    link.proxy.setMode({ kind: 'pass' });
-    expect(link.proxy.resets).toBeGreaterThan(resetsBefore);
+    env.link.proxy.setMode({ kind: 'resetOnReply', when: (request) => request.includes('insert') && request.includes('consent_events') });
+    const cut = await env.subgraph.query(SET, variables, env.admin);
+    env.link.proxy.setMode({ kind: 'pass' });
+    expect(env.link.proxy.resets).toBeGreaterThan(resetsBefore);
     expect(cut.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
     assertNoLeak(cut);
     // The cut-off insert did land: the ledger has the event although the service never saw the reply.
-    expect(await link.direct.collections.events.countDocuments({ artistId: 'a-cut' })).toBe(1);
+    expect(await env.link.direct.collections.events.countDocuments({ artistId: 'a-cut' })).toBe(1);
 
-    const retried = await subgraph.query(SET, variables, admin);
+    const retried = await env.subgraph.query(SET, variables, env.admin);
     expect(retried.errors).toBeUndefined();
     expect(retried.data.setConsent.decision).toEqual({ allowed: true, basis: 'EXPLICIT' });
-    const events = await link.direct.collections.events.find({ artistId: 'a-cut' }).toArray();
+    const events = await env.link.direct.collections.events.find({ artistId: 'a-cut' }).toArray();
     expect(events).toHaveLength(1);
     expect(retried.data.setConsent.event.id).toBe(events[0]!._id);
     // The projection is written after the acknowledgement: the retry finished the cut-off commit.
-    await expect.poll(async () => (await link.store.collections.states.findOne({ _id: 'artist/a-cut' }))?.seq, { timeout: 5000, interval: 50 }).toBe(1);
+    await expect.poll(async () => (await env.link.store.collections.states.findOne({ _id: 'artist/a-cut' }))?.seq, { timeout: 5000, interval: 50 }).toBe(1);
   });
 });
 
 describe('when the database driver stops checking its server', () => {
-  let link: StoreBehindFaultProxy;
-  let subgraph: TestSubgraph;
-  let reader: string;
-  let admin: string;
   const log = capturedLogger();
-
-  beforeAll(async () => {
-    link = await aStoreBehindFaultProxy(DB_TIMEOUT_MS, { logger: log.logger });
-    subgraph = await startTestSubgraph({ store: link.store });
-    reader = await readToken();
-    admin = await adminToken();
-    expect((await subgraph.query(SET, allowAll('a-open'), admin)).errors).toBeUndefined();
-  });
-  afterAll(async () => {
-    await subgraph?.stop();
-    await link?.close();
-  });
+  const env = aSubgraphBehindAFaultyLink({ logger: log.logger });
 
   it('reconnects once the monitor is stuck, failing closed meanwhile, and serves reads and writes again', async () => {
     // The monitor ignores a request for a check within 500 ms of its last one.
     await new Promise((resolve) => setTimeout(resolve, 600));
     // The monitor's heartbeat now never ends; then a connection reset mid-reply marks the server
     // Unknown, which only the monitor can undo.
-    expect(wedgeServerMonitors(link.store.client)).toBe(1);
-    link.proxy.setMode({ kind: 'resetOnReply' });
-    const cut = await subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader);
-    link.proxy.setMode({ kind: 'pass' });
+    expect(wedgeServerMonitors(env.link.store.client)).toBe(1);
+    env.link.proxy.setMode({ kind: 'resetOnReply' });
+    const cut = await env.subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, env.reader);
+    env.link.proxy.setMode({ kind: 'pass' });
     expectFailedClosed(cut);
-    expect(link.store.driverReconnects).toBe(0);
+    expect(env.link.store.driverReconnects).toBe(0);
 
     const started = performance.now();
     let answer: GraphQLResponse | null = null;
     let failedBeforeReconnect = 0;
     while (performance.now() - started < 20_000) {
-      const reconnectsBefore = link.store.driverReconnects;
-      const res = await subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, reader);
+      const reconnectsBefore = env.link.store.driverReconnects;
+      const res = await env.subgraph.query(DECISIONS, { representations: REPRESENTATIONS }, env.reader);
       if (res.errors === undefined) {
         answer = res;
         break;
@@ -266,13 +258,13 @@ describe('when the database driver stops checking its server', () => {
     // mean the driver recovered by itself: then the watchdog may no longer be needed).
     expect(failedBeforeReconnect).toBeGreaterThan(0);
     expect(answer, 'no answer within 20 s of the monitor getting stuck').not.toBeNull();
-    expect(link.store.driverReconnects).toBe(1);
+    expect(env.link.store.driverReconnects).toBe(1);
     // A stuck heartbeat is noticed 1 s past the driver's bound (2 × connectTimeoutMS), on the second look a second apart.
     expect(recoveredMs).toBeLessThan(2 * DB_TIMEOUT_MS + 5000);
     expect(answer!.data._entities[0].consent.decision).toEqual({ allowed: true, basis: 'INHERITED' });
     expect(log.lines.filter((line) => line.level === 40 && String(line.msg).includes('reconnecting'))).toHaveLength(1);
 
-    const write = await subgraph.query(SET, { input: { ...allowAll('a-after').input, choice: 'DENY' } }, admin);
+    const write = await env.subgraph.query(SET, { input: { ...allowAll('a-after').input, choice: 'DENY' } }, env.admin);
     expect(write.errors).toBeUndefined();
     expect(write.data.setConsent.decision).toEqual({ allowed: false, basis: 'EXPLICIT' });
   });
