@@ -33,7 +33,8 @@ const GRACE_MS = 1000;
  * destroyed socket returns false without an error, the driver waits for a 'drain' that never comes
  * (and a destroyed socket's timeout never fires), and the check never ends. The monitor then
  * never checks again, so the server stays Unknown and every operation fails server selection
- * until the process restarts: behind a faulty link, 1 run in 15 to 40 here.
+ * until the process restarts (here, behind a link whose connections were dropped over and over: in three
+ * loops of six, after the 4th, 5th and 17th drop).
  *
  * The watchdog notes each heartbeat's start and end (public SDAM events). One still running past
  * what the driver's own timeouts allow, on two looks in a row (so an event loop that stalled past
