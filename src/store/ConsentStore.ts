@@ -81,6 +81,11 @@ export class ConsentStore {
     this.writer = new LedgerWriter(collections, this.cache, this.idempotency, this.projector, async (key) => (await chainHead(collections, key)).head, writerId, options.gather);
   }
 
+  /** Times the client reconnected because the driver's server monitor had got stuck (see monitorWatchdog.ts). */
+  get driverReconnects(): number {
+    return this.monitors?.reconnects ?? 0;
+  }
+
   /** Group commits so far, and how many waited to gather a stream (LedgerWriter). */
   get writeRounds(): { readonly rounds: number; readonly gathered: number } {
     return { ...this.writer.counts };
@@ -93,11 +98,6 @@ export class ConsentStore {
 
   private readonly reads: ProjectionReads;
   private readonly monitors: MonitorWatchdog | null;
-
-  /** Times the client reconnected because the driver's server monitor had got stuck (see monitorWatchdog.ts). */
-  get driverReconnects(): number {
-    return this.monitors?.reconnects ?? 0;
-  }
   private readonly idempotency: IdempotencyIndex;
   private readonly writer: LedgerWriter;
 

@@ -31,7 +31,11 @@ export interface StoreOptions {
 export async function openStore(options: StoreOptions): Promise<ConsentStore> {
   const client = new MongoClient(options.uri, clientOptions(options.timeoutMs));
   await client.connect();
-  const monitors = watchServerMonitors(client, { ...client.options, logger: options.logger });
+  const monitors = watchServerMonitors(client, {
+    connectTimeoutMS: client.options.connectTimeoutMS,
+    heartbeatFrequencyMS: client.options.heartbeatFrequencyMS,
+    logger: options.logger,
+  });
   try {
     const collections = collectionsOf(client.db(options.dbName));
     await ensureIndexes(collections);

@@ -3,8 +3,8 @@ import { StoreUnavailableError } from '../errors.js';
 
 /**
  * Runs a database call, turning driver failures (down, timed out, not primary, a socket that
- * ended under it) into StoreUnavailableError; with `deadlineMs`, also fails with it once the deadline passes (the call
- * itself then ends on the driver's own timeouts, unobserved). Duplicate-key errors pass through:
+ * ended under it) into StoreUnavailableError; with `deadlineMs`, also fails with it once the
+ * deadline passes (the call itself then ends on the driver's own timeouts, unobserved). Duplicate-key errors pass through:
  * they are how writers learn they lost a race.
  */
 export async function storeCall<T>(call: () => Promise<T>, deadlineMs?: number): Promise<T> {
@@ -31,7 +31,7 @@ export async function storeCall<T>(call: () => Promise<T>, deadlineMs?: number):
 const SOCKET_ERROR_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'ERR_STREAM_DESTROYED', 'ERR_SOCKET_CLOSED', 'ERR_STREAM_WRITE_AFTER_END']);
 
 /** Whether `error` is a failure of the network connection itself (Node's socket errors). */
-export function isSocketError(error: unknown): boolean {
+function isSocketError(error: unknown): boolean {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && SOCKET_ERROR_CODES.has((error as NodeJS.ErrnoException).code!);
 }
 

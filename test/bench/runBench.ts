@@ -311,6 +311,7 @@ async function main(): Promise<void> {
         writers: WRITERS,
         rate: WRITE_RATE,
         batch: WRITE_BATCH,
+        mixedPairs: positive('BENCH_MIXED_PAIRS', 3),
         importLines: process.env.BENCH_IMPORT_LINES ? positive('BENCH_IMPORT_LINES', 1) : null,
         idle: () => reads.idle(),
         dbPid,

@@ -42,6 +42,8 @@ export interface WriteRowsOptions {
   readonly writers: number;
   /** Changes per second the mixed row's writers aim for. */
   readonly rate: number;
+  /** Pairs of windows in the mixed row, read-only then with writes. */
+  readonly mixedPairs: number;
   /** Changes per bulk call. */
   readonly batch: number;
   /** Lines of the import row's file; null leaves the row out. */
@@ -85,14 +87,6 @@ interface MixedPair {
 interface MixedRun {
   readonly pairs: readonly MixedPair[];
 }
-
-/** Pairs of windows in the mixed row (BENCH_MIXED_PAIRS). */
-const MIXED_PAIRS = (() => {
-  const raw = process.env.BENCH_MIXED_PAIRS;
-  const value = raw === undefined || raw === '' ? 3 : Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 20) throw new Error(`BENCH_MIXED_PAIRS must be a whole number from 1 to 20, but got: ${JSON.stringify(raw)}`);
-  return value;
-})();
 
 /** The mixed row over all its pairs: request-weighted rates, the worst p99, and totals. */
 function mixedSummary(run: MixedRun) {
@@ -230,22 +224,30 @@ async function mixedRow(options: WriteRowsOptions, urlA: string, replicaB: { url
   const ready = await untilFast(urlA, read, options.readBodies[0]!);
   options.log(`replica A answered a 10-track read alone in ${ready.ms.toFixed(1)} ms after waiting ${ready.waited.toFixed(1)} s${ready.ms > READY_MS ? ` (still slower than ${READY_MS} ms after ${READY_WAIT_S} s: measured anyway)` : ''}`);
   await runLoad({ ...reads, durationSeconds: WARM_UP_SECONDS });
+  // Paced writes on replica B, the probe reading its writes back on A, until stopped.
+  const startWrites = () => {
+    let stop = () => {};
+    const request: PacedWritesRequest = { kind: 'paced', url: replicaB.url, writers, rate: options.rate, probe: { writer: probe, readUrl: urlA, readToken: read } };
+    const result = runChild<PacedWritesResult>('./writeLoad.ts', request, (send) => (stop = () => send({ kind: 'stop' })));
+    // Caught here so a failing writer can't crash the run while the reads go on; awaited by the caller.
+    result.catch(() => {});
+    return { result, stop: () => stop() };
+  };
   // The write path warms up too (replica B has taken one write so far): paced writes alone, then
   // until they have all landed.
-  let stopWarmUp = () => {};
-  const warmUp = runChild<PacedWritesResult>('./writeLoad.ts', { kind: 'paced', url: replicaB.url, writers, rate: options.rate, probe: { writer: probe, readUrl: urlA, readToken: read } } satisfies PacedWritesRequest, (send) => (stopWarmUp = () => send({ kind: 'stop' })));
+  const warmUp = startWrites();
   await new Promise((resolve) => setTimeout(resolve, WARM_UP_SECONDS * 1000));
-  stopWarmUp();
-  const warm = await warmUp;
+  warmUp.stop();
+  const warm = await warmUp.result;
   options.log(`mixed: write warm-up on replica B, ${WARM_UP_SECONDS} s: ${warm.landedInWindow} changes landed, ${warm.writes.errors} errors`);
   await ledgerQuiet(options);
   const pairs: MixedPair[] = [];
-  for (let i = 0; i < MIXED_PAIRS; i++) {
-    const pair = await mixedPair(options, reads, replicaB, read, writers, probe);
+  for (let i = 0; i < options.mixedPairs; i++) {
+    const pair = await mixedPair(options, reads, replicaB.pid, startWrites);
     pairs.push(pair);
     printMixedPair(i + 1, pair, options.rate, options.log);
     // Calls a writer gave up on may still be queued in replica B.
-    if (i + 1 < MIXED_PAIRS) await ledgerQuiet(options);
+    if (i + 1 < options.mixedPairs) await ledgerQuiet(options);
   }
   return { pairs };
 }
@@ -253,32 +255,24 @@ async function mixedRow(options: WriteRowsOptions, urlA: string, replicaB: { url
 async function mixedPair(
   options: WriteRowsOptions,
   reads: { url: string; token: string; bodies: string[]; connections: number },
-  replicaB: { url: string; pid: number | null },
-  read: string,
-  writers: Writer[],
-  probe: Writer,
+  pidB: number | null,
+  startWrites: () => { result: Promise<PacedWritesResult>; stop: () => void },
 ): Promise<MixedPair> {
-  const urlA = reads.url;
-  const urlB = replicaB.url;
-  const pids = { database: options.dbPid, 'replica A': null, 'replica B': replicaB.pid };
+  const pids = { database: options.dbPid, 'replica A': null, 'replica B': pidB };
   await options.idle();
   const readOnlyCpu = await cpuWindow(pids);
   const readOnly = await runLoad({ ...reads, durationSeconds: options.seconds });
   const cpuReadOnly = await readOnlyCpu();
   await options.idle();
   const ledgerBefore = await ledgerEnd(options.store);
-  let stop = () => {};
-  const request: PacedWritesRequest = { kind: 'paced', url: urlB, writers, rate: options.rate, probe: { writer: probe, readUrl: urlA, readToken: read } };
-  const writing = runChild<PacedWritesResult>('./writeLoad.ts', request, (send) => (stop = () => send({ kind: 'stop' })));
-  // Caught here so a failing writer can't crash the run while the reads go on; awaited below.
-  writing.catch(() => {});
+  const writing = startWrites();
   // The reads start once the writes are under way.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const mixedCpu = await cpuWindow(pids);
   const mixed = await runLoad({ ...reads, durationSeconds: options.seconds });
   const cpuMixed = await mixedCpu();
-  stop();
-  const paced = await writing;
+  writing.stop();
+  const paced = await writing.result;
   const ledger = (await ledgerEnd(options.store)) - ledgerBefore;
   await options.idle();
   return { readOnly, mixed, paced, ledger, cpu: { readOnly: cpuReadOnly, mixed: cpuMixed } };
