@@ -36,8 +36,15 @@ export interface WriterActivity {
   lastActiveAt(): number;
 }
 
-/** Existing projection documents rewritten per deleteMany and insertMany (see `Projector.rewrite`). */
+/** Existing projection documents rewritten per bulk delete and insertMany (see `Projector.rewrite`). */
 const REWRITE_CHUNK = 500;
+
+/**
+ * A delete by `_id` slower than this (ms) scans the collection (FerretDB as released: 170–210 ms
+ * on 25,000 documents; an index seek on MongoDB and on the embedded FerretDB takes 1–5 ms): the
+ * rest of its chunk is deleted with one deleteMany instead (see `Projector.rewrite`).
+ */
+const ID_DELETE_MS = 50;
 
 /** Fresh projection documents per insertMany. */
 const INSERT_CHUNK = 1000;
@@ -66,6 +73,8 @@ export interface ProjectorOptions {
    * are inserted, which FerretDB does fast, instead of updated).
    */
   readonly deferred?: boolean;
+  /** A delete by `_id` slower than this (ms) means the server scans for it (see ID_DELETE_MS; tests force either path). */
+  readonly idDeleteMs?: number;
 }
 
 // The heads still to write: the newest per subject, where each subject's chain starts in the
@@ -231,21 +240,27 @@ export class Projector {
   }
 
   /**
-   * Writes projection documents of subjects that have one: per chunk, one deleteMany and one
-   * insertMany, rather than one replaceOne each. On FerretDB v1.24 every update and delete scans the
-   * collection (DESIGN §6): 50 replaceOne took 12.3–16.0 s on 25,000 documents, one deleteMany of
-   * the same 50 1.2–1.7 s, the insertMany 3 ms (BENCHMARKS.md, "The projector's writes"). Between
-   * the two a subject has no document, which no reader takes for its state: every read of the
-   * projection overlays the commit log, which holds the commit being projected (it is not done
-   * until this round marks it), and a writer without the head in memory walks the subject's events
-   * (chainHead). A document inserted meanwhile (another replica's projector, a sync) collides: that
-   * one is replaced on its own, and the caller's check rewrites any head older than the log's.
+   * Writes projection documents of subjects that have one: per chunk, the old documents deleted by
+   * `_id` in one bulk write, then one insertMany, rather than one replaceOne each (a round trip per
+   * document). Not one `deleteMany` with `$in`: FerretDB pushes down only a filter of one `_id` and
+   * decodes the whole collection for anything else (2.1 s for 500 of 25,000 documents, against
+   * 0.25 s for 500 deletes by `_id` on the embedded FerretDB, whose `_id` lookups use the index:
+   * ferretdbBinary.ts; BENCHMARKS.md, "The projector's writes"). A server whose delete by `_id`
+   * scans (FerretDB as released) would pay one scan per document, so the first delete of each chunk
+   * goes alone and is timed: over ID_DELETE_MS, the rest go as one `deleteMany`, one scan in all.
+   *
+   * Between the delete and the insert a subject has no document, which no reader takes for its
+   * state: every read of the projection overlays the commit log, which holds the commit being
+   * projected (it is not done until this round marks it), and a writer without the head in memory
+   * walks the subject's events (chainHead). A document inserted meanwhile (another replica's
+   * projector, a sync) collides: that one is replaced on its own, and the caller's check rewrites
+   * any head older than the log's.
    */
   private async rewrite(docs: readonly StateDoc[], deadline: number): Promise<void> {
     for (let i = 0; i < docs.length; i += REWRITE_CHUNK) {
       const chunk = docs.slice(i, i + REWRITE_CHUNK);
       await this.giveWay(deadline);
-      await this.timed(() => this.collections.states.deleteMany({ _id: { $in: chunk.map((doc) => doc._id) } }));
+      await this.timed(() => this.deleteAll(chunk.map((doc) => doc._id)));
       let collided: StateDoc[] = [];
       try {
         await this.collections.states.insertMany(chunk, { ordered: false });
@@ -256,6 +271,17 @@ export class Projector {
       for (const doc of collided) await this.collections.states.replaceOne({ _id: doc._id }, doc, { upsert: true });
       this.counts.synced += chunk.length;
     }
+  }
+
+  // Deletes the projection documents of `keys` (see `rewrite`): the first alone and timed, then the
+  // rest by `_id` in one bulk write, or with one deleteMany where a delete by `_id` is slow.
+  private async deleteAll(keys: readonly string[]): Promise<void> {
+    const started = performance.now();
+    await this.collections.states.deleteOne({ _id: keys[0]! });
+    const rest = keys.slice(1);
+    if (rest.length === 0) return;
+    if (performance.now() - started > (this.options.idDeleteMs ?? ID_DELETE_MS)) await this.collections.states.deleteMany({ _id: { $in: rest } });
+    else await this.collections.states.bulkWrite(rest.map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
   }
 
   private async project({ since, heads, firstSeq, commits }: Batch): Promise<void> {

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Binary, BSON } from 'mongodb';
+import { Binary, BSON, type CommandStartedEvent } from 'mongodb';
 import type { ConsentStore } from '../../src/store/ConsentStore.js';
 import { createDecider } from '../../src/consent/decide.js';
 import { DEFAULT_POLICY } from '../../src/consent/policy.js';
 import { stateFromHead } from '../../src/store/documents.js';
 import { openStore } from '../../src/store/openStore.js';
+import { Projector } from '../../src/store/Projector.js';
 import { HEARTBEAT_MS, WRITER_HEARTBEAT_PREFIX } from '../../src/store/projectionVersion.js';
 import { bucketOf, commitKey, dropLog, LOG_DONE_COLLECTION, logBucket, readAllCommits, readAllCommitsWithDone, readCommitsAfter } from '../../src/store/tail.js';
 import { OLD_LOG_DONE_COLLECTION, OLD_LOG_PREFIX } from '../../src/store/upgradeLog.js';
@@ -97,6 +98,40 @@ describe('Projector', () => {
     await store.projectionSettled();
     expect(await projectionIsAtHeads(store, ['artist/gap', 'artist/gap-other'])).toBe(true);
     expect((await store.statesByKeys(['artist/gap'])).get('artist/gap')?.[0]).toMatchObject({ choice: 'ALLOW' });
+  });
+
+  it('rewrites existing documents by deletes of one _id each, or with one deleteMany where such a delete is slow, to the same projection', async () => {
+    for (const [idDeleteMs, expected] of [
+      [Number.POSITIVE_INFINITY, ['_id', '_id×19']],
+      [0, ['_id', '$in×19']],
+    ] as const) {
+      const store = await aDeferredStore();
+      const keys = Array.from({ length: 20 }, (_, i) => `rewrite-${i}`);
+      for (const a of keys) await store.append(aSetChange(a, 'AI_TRAINING'), 'test', new Date());
+      await store.projectionSettled();
+      for (const a of keys) await store.append(aSetChange(a, 'AI_TRAINING', { choice: 'DENY' }), 'test', new Date());
+      // The store's own projector is deferred and writes nothing: these commits go to a second one.
+      const undone = (await readAllCommitsWithDone(store.collections)).filter((c) => c.done !== true);
+      const projector = new Projector(store.collections, (key) => store.syncProjection(key), {
+        view: { catchUp: () => store.cache.catchUpInBackground(), headOf: (key) => store.cache.headOf(key) },
+        idDeleteMs,
+      });
+      const deletes: string[] = [];
+      const onDelete = (event: CommandStartedEvent) => {
+        if (event.commandName !== 'delete') return;
+        const statements = (event.command as { deletes: { q: { _id: unknown } }[] }).deletes;
+        const first = statements[0]!.q._id;
+        deletes.push(`${typeof first === 'string' ? '_id' : '$in'}${statements.length > 1 ? `×${statements.length}` : typeof first === 'string' ? '' : `×${(first as { $in: string[] }).$in.length}`}`);
+      };
+      store.client.on('commandStarted', onDelete);
+      projector.enqueue(undone);
+      await projector.settled();
+      store.client.off('commandStarted', onDelete);
+      expect(projector.counts).toMatchObject({ synced: 20, failedRounds: 0 });
+      expect(deletes).toEqual(expected);
+      expect(await projectionIsAtHeads(store, keys.map((a) => `artist/${a}`))).toBe(true);
+      expect(await store.collections.states.countDocuments({ 'statements.choice': 'DENY' })).toBe(20);
+    }
   });
 
   it('artistsAllowing decides each listed artist on its current head, not on a projection still behind it', async () => {
