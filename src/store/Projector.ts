@@ -7,8 +7,9 @@ import { markDone } from './tail.js';
 
 /**
  * Subjects written at once: one. FerretDB takes one write at a time and, as released, an update
- * costs in proportion to the collection (ferretdbBinary.ts), so parallel projection writes would queue the writer's commits
- * behind them (measured: setConsent p50 5.3 s at 4); one at a time, a commit waits for one at most.
+ * costs in proportion to the collection (ferretdbBinary.ts), so parallel projection writes would
+ * queue the writer's commits behind them (measured: setConsent p50 5.3 s at 4); one at a time, a
+ * commit waits for one at most.
  */
 const SYNC_CONCURRENCY = 1;
 

@@ -6,7 +6,7 @@ import { startFerretdb } from '../../dev/embedded/startFerretdb.js';
 
 // `npm run bench:projection-writes`: what rewriting existing projection documents costs on the
 // embedded FerretDB: one replaceOne each (the Projector before 2026-12-04), one deleteMany with
-// `$in` (until 2026-12-05), or deletes by `_id` in one bulk write (Projector.rewrite), each followed
+// `$in` (from `3efaaea`), or deletes by `_id` in one bulk write (Projector.rewrite), each followed
 // by one insertMany. A projection of PROJECTED documents shaped like
 // consent_state's; REWRITTEN of them, spread over it, rewritten ROUNDS times each way. With
 // MONGODB_URI set, against that server instead (database "projection_writes_bench", dropped).

@@ -34,7 +34,7 @@ export function ferretdbStep(machine: { mongoUriSet: boolean; binaryPresent: boo
   if (machine.go) return { kind: 'install' };
   return {
     kind: 'fail',
-    message: `The tests need FerretDB ${FERRETDB_VERSION}, which is built from source with Go: put Go 1.24 or newer on PATH (https://go.dev/dl/), or set FERRETDB_BIN to a FerretDB ${FERRETDB_VERSION} binary, or set MONGODB_URI to a MongoDB-compatible server to test against.`,
+    message: `The tests need FerretDB ${FERRETDB_VERSION}, which is built from source with Go: put Go 1.24 or newer on PATH (https://go.dev/dl/), or set FERRETDB_BIN to a FerretDB ${FERRETDB_VERSION} binary built with the fix in dev/embedded/ferretdbBinary.ts (FERRETDB_PATCH), or set MONGODB_URI to a MongoDB-compatible server to test against.`,
   };
 }
 
