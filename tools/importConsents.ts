@@ -67,6 +67,9 @@ export async function importConsents(file: string, sink: ChangeSink, options: Im
   const started = performance.now();
   const importTime = new Date();
   const total = await countLines(file);
+  // The total from the start: the first batch can take minutes (straight to the database, the
+  // first write reads every idempotency key in the ledger once; on FerretDB a scan of it).
+  progress.update({ done: 0, total });
   const counts = { read: 0, blank: 0, written: 0, replayed: 0, unreported: 0, skipped: 0 };
   const badLines: BadLine[] = [];
   let stoppedAt: number | null = null;

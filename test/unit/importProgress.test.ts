@@ -1,6 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgress, formatDuration } from '../../tools/import/createProgress.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createProgress, formatDuration, type ProgressCounts } from '../../tools/import/createProgress.js';
+import { importConsents } from '../../tools/importConsents.js';
 
 function aStream(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -50,5 +54,32 @@ describe("the importer's progress", () => {
 
   it('writes durations as seconds, m:ss or h:mm:ss', () => {
     expect([formatDuration(4.4), formatDuration(62), formatDuration(3725)]).toEqual(['4 s', '1:02', '1:02:05']);
+  });
+
+  it("shows the file's line count before the first batch is written, not 0 of 0", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'import-progress-'));
+    try {
+      const file = join(dir, 'three.ndjson');
+      const line = (n: number) =>
+        JSON.stringify({ set: { subject: { artistId: `ar-${n}` }, purpose: 'AI_TRAINING', choice: 'DENY', termsVersion: 'tos-1', idempotencyKey: `k-${n}` }, actor: 'migration:test', at: '2024-01-01T00:00:00.000Z' });
+      await writeFile(file, [1, 2, 3].map(line).join('\n') + '\n');
+      const seen: ProgressCounts[] = [];
+      const progress = { update: (counts: ProgressCounts) => void seen.push(counts), note: () => {}, finish: (counts: ProgressCounts) => void seen.push(counts) };
+      let beforeFirstWrite: ProgressCounts[] = [];
+      const sink = {
+        target: 'a test sink',
+        write: async (lines: readonly unknown[]) => {
+          if (beforeFirstWrite.length === 0) beforeFirstWrite = [...seen];
+          return lines.map(() => false);
+        },
+        close: async () => {},
+      };
+      const summary = await importConsents(file, sink, { progress });
+      expect(summary.written).toBe(3);
+      expect(beforeFirstWrite).toEqual([{ done: 0, total: 3 }]);
+      expect(seen.at(-1)).toEqual({ done: 3, total: 3 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
