@@ -102,8 +102,8 @@ describe('Projector', () => {
 
   it('rewrites existing documents by deletes of one _id each, or with one deleteMany where such a delete is slow, to the same projection', async () => {
     for (const [idDeleteMs, expected] of [
-      [Number.POSITIVE_INFINITY, ['_id', '_id×19']],
-      [0, ['_id', '$in×19']],
+      [Number.POSITIVE_INFINITY, [{ byId: 1 }, { byId: 19 }]],
+      [0, [{ byId: 1 }, { in: 19 }]],
     ] as const) {
       const store = await aDeferredStore();
       const keys = Array.from({ length: 20 }, (_, i) => `rewrite-${i}`);
@@ -116,12 +116,12 @@ describe('Projector', () => {
         view: { catchUp: () => store.cache.catchUpInBackground(), headOf: (key) => store.cache.headOf(key) },
         idDeleteMs,
       });
-      const deletes: string[] = [];
+      // Each delete command: how many statements by one `_id` it carries, or how many ids its `$in` lists.
+      const deletes: ({ byId: number } | { in: number })[] = [];
       const onDelete = (event: CommandStartedEvent) => {
         if (event.commandName !== 'delete') return;
-        const statements = (event.command as { deletes: { q: { _id: unknown } }[] }).deletes;
-        const first = statements[0]!.q._id;
-        deletes.push(`${typeof first === 'string' ? '_id' : '$in'}${statements.length > 1 ? `×${statements.length}` : typeof first === 'string' ? '' : `×${(first as { $in: string[] }).$in.length}`}`);
+        const ids = (event.command as { deletes: { q: { _id: string | { $in: string[] } } }[] }).deletes.map((statement) => statement.q._id);
+        deletes.push(typeof ids[0] === 'string' ? { byId: ids.length } : { in: ids[0]!.$in.length });
       };
       store.client.on('commandStarted', onDelete);
       projector.enqueue(undone);
