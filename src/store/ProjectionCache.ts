@@ -357,6 +357,10 @@ export class ProjectionCache {
     this.disabled = true;
     // Keep following for the writer, without the subjects it does not need.
     this.snapshot = { ...snapshot, byKey: new Map(), complete: false };
+    this.warnTurnedOff();
+  }
+
+  private warnTurnedOff(): void {
     this.options.logger?.warn(
       { maxSubjects: this.options.maxSubjects },
       'the consent projection has more documents than CACHE_MAX_SUBJECTS; the cache is off and every request reads the database',
@@ -473,23 +477,22 @@ export class ProjectionCache {
           byKey.set(doc._id, doc);
           if (doc.gseq > highest) highest = doc.gseq;
         }
-        if (!complete) {
-          byKey.clear();
-          this.disabled = true;
-          this.options.logger?.warn(
-            { maxSubjects: this.options.maxSubjects },
-            'the consent projection has more documents than CACHE_MAX_SUBJECTS; the cache is off and every request reads the database',
-          );
-        }
       }
       const after = start === LOG_NOT_STARTED ? [] : await this.source.readCommitsAfter(start, true);
       const commits = [...before, ...after];
-      const snapshot: Snapshot = { version, byKey, complete, end: after.at(-1)?.last ?? start };
       // Commits still in the log may be newer than the projection: apply them (a subject's head
-      // only moves forward, so applying one the projection already holds changes nothing).
+      // only moves forward, so applying one the projection already holds changes nothing). They
+      // may add subjects the projection has no document for yet, and push the copy over the limit.
       // Without the projection (cache off) the heads in the log are only hints: a subject's newer
       // commit may have been pruned already, so the writer reads such subjects from the database.
       if (complete) for (const commit of commits) for (const event of commit.events) applyEvent(byKey, event);
+      if (complete && byKey.size > this.options.maxSubjects) complete = false;
+      if (!complete && !this.disabled) {
+        byKey.clear();
+        this.disabled = true;
+        this.warnTurnedOff();
+      }
+      const snapshot: Snapshot = { version, byKey, complete, end: after.at(-1)?.last ?? start };
       if (this.closed) return;
       const hints = new Map<string, StateDoc>();
       if (!complete) for (const commit of commits) for (const event of commit.events) applyEvent(hints, event);

@@ -206,6 +206,34 @@ describe('projection cache: repair and size', () => {
     }
   });
 
+  it('turns itself off when the log adds subjects the projection has no document for yet and takes it past CACHE_MAX_SUBJECTS', async () => {
+    const own = await aFreshStore();
+    try {
+      await own.append(aSetChange('log-1', 'AI_TRAINING'), 'setup', new Date());
+      await own.projectionSettled();
+      // Two commits in the log whose projection documents are not written yet (a writer between
+      // its commit and its projector): the load scans one projection document, the log adds two.
+      const end = await logEnd(own.collections);
+      const ids = ['log-2', 'log-3'];
+      const keys = ids.map((artistId) => subjectKey({ artistId, trackId: null }));
+      const events = ids.map((id, i) => nextEventDoc(aSetChange(id, 'AI_TRAINING'), keys[i]!, 'pending', new Date(), null, end + i, null));
+      await own.collections.events.insertMany(events);
+      expect(await insertCommits(own.collections, commitsOf(events, new Date()))).toHaveLength(1);
+      const small = await openStore({ uri: mongoUri(), dbName: own.collections.events.dbName, timeoutMs: 5000, cache: { maxSubjects: 2 } });
+      try {
+        await small.cache!.refresh();
+        expect(small.cache!.enabled).toBe(false);
+        const all = [subjectKey({ artistId: 'log-1', trackId: null }), ...keys];
+        const states = await small.statesByKeys(all);
+        expect(all.map((key) => states.get(key)?.[0]?.choice)).toEqual(['ALLOW', 'ALLOW', 'ALLOW']);
+      } finally {
+        await small.close();
+      }
+    } finally {
+      await dropStore(own);
+    }
+  });
+
   it('turns itself off when the projection outgrows CACHE_MAX_SUBJECTS, and reads the database instead', async () => {
     for (const id of ['size-1', 'size-2', 'size-3']) await store.append(aSetChange(id, 'AI_TRAINING'), 'setup', new Date());
     const small = await openStore({ uri: mongoUri(), dbName: store.collections.events.dbName, timeoutMs: 5000, cache: { maxSubjects: 2 } });
