@@ -4,8 +4,8 @@ import { StoreUnavailableError } from '../errors.js';
 /**
  * Runs a database call, turning driver failures (down, timed out, not primary, a socket that
  * ended under it) into StoreUnavailableError; with `deadlineMs`, also fails with it once the
- * deadline passes (the call itself then ends on the driver's own timeouts, unobserved). Duplicate-key errors pass through:
- * they are how writers learn they lost a race.
+ * deadline passes (the call itself then ends on the driver's own timeouts, unobserved).
+ * Duplicate-key errors pass through: they are how writers learn they lost a race.
  */
 export async function storeCall<T>(call: () => Promise<T>, deadlineMs?: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
